@@ -1,0 +1,69 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
+import { LoggerModule } from 'nestjs-pino';
+import type { Logger } from 'pino';
+import { DataSource } from 'typeorm';
+import { MeshStore } from '../../../libs/persistence/src/mesh-store';
+import { ADMIN_API_OPTIONS, type AdminApiOptions } from './admin-api.options';
+import { AppMeshExceptionFilter } from './app-mesh-exception.filter';
+import { HealthController } from './health.controller';
+import {
+  RoutesController,
+  VirtualNodesController,
+  VirtualRoutersController,
+  VirtualServicesController,
+} from './mesh-resources.controller';
+import { MeshesController } from './meshes.controller';
+import { MeshResourceService } from './mesh-resource.service';
+import { TagsController } from './tags.controller';
+
+export interface AdminApiDependencies {
+  options: AdminApiOptions;
+  dataSource: DataSource;
+  logger: Logger;
+}
+
+@Module({})
+export class AdminApiModule {
+  static register({ options, dataSource, logger }: AdminApiDependencies): DynamicModule {
+    return {
+      module: AdminApiModule,
+      imports: [
+        LoggerModule.forRoot({
+          pinoHttp: {
+            logger,
+            // Probes would drown the request log.
+            autoLogging: {
+              ignore: (request) => /^\/(healthz|readyz|metrics)/.test(request.url ?? ''),
+            },
+            quietReqLogger: true,
+            // One short line per request; never headers (they carry SigV4 credentials).
+            serializers: {
+              req: (request: { method?: string; url?: string }) => ({
+                method: request.method,
+                url: request.url,
+              }),
+              res: (response: { statusCode?: number }) => ({ statusCode: response.statusCode }),
+            },
+          },
+        }),
+      ],
+      controllers: [
+        HealthController,
+        MeshesController,
+        VirtualNodesController,
+        VirtualRoutersController,
+        RoutesController,
+        VirtualServicesController,
+        TagsController,
+      ],
+      providers: [
+        { provide: ADMIN_API_OPTIONS, useValue: options },
+        { provide: DataSource, useValue: dataSource },
+        { provide: MeshStore, useFactory: () => new MeshStore(dataSource) },
+        { provide: APP_FILTER, useFactory: () => new AppMeshExceptionFilter(logger) },
+        MeshResourceService,
+      ],
+    };
+  }
+}

@@ -1,0 +1,26 @@
+import type { ResourceKind } from '../../../libs/mesh-model/src/resource-kinds';
+
+/** Per-kind maximum counts. A route's limit is per virtual router; the rest are per mesh. */
+export type ResourceLimits = Record<ResourceKind, number> & { tagsPerResource: number };
+
+export interface AdminApiOptions {
+  region: string;
+  accountId: string;
+  limits: ResourceLimits;
+}
+
+export const ADMIN_API_OPTIONS = Symbol('AdminApiOptions');
+
+/**
+ * App Mesh stopped at 15 meshes, 200 virtual nodes/routers/services per mesh and 50
+ * routes per router; Trellis defaults well above that (docs/limits.md). The tag limit
+ * is part of the API (TooManyTagsException), not a quota.
+ */
+export const DEFAULT_LIMITS: ResourceLimits = {
+  mesh: 1_000,
+  virtualNode: 10_000,
+  virtualRouter: 10_000,
+  route: 1_000,
+  virtualService: 10_000,
+  tagsPerResource: 50,
+};

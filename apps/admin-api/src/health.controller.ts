@@ -1,0 +1,23 @@
+import { Controller, Get, Res } from '@nestjs/common';
+import type { Response } from 'express';
+import { DataSource } from 'typeorm';
+import { databaseReady } from '../../../libs/persistence/src/data-source';
+
+@Controller()
+export class HealthController {
+  constructor(private readonly dataSource: DataSource) {}
+
+  /** Liveness: the process answers. */
+  @Get('healthz')
+  healthz(): { status: string } {
+    return { status: 'ok' };
+  }
+
+  /** Readiness: Postgres answers and every migration is applied. */
+  @Get('readyz')
+  async readyz(@Res({ passthrough: true }) response: Response): Promise<{ status: string }> {
+    if (await databaseReady(this.dataSource)) return { status: 'ready' };
+    response.status(503);
+    return { status: 'database unavailable or migrations pending' };
+  }
+}

@@ -1,0 +1,69 @@
+import { DEFAULT_LIMITS, type ResourceLimits } from '../../admin-api/src/admin-api.options';
+
+/** Everything the process reads from its environment, validated once at start. */
+export interface TrellisConfig {
+  httpHost: string;
+  httpPort: number;
+  /** External Postgres; when absent an embedded Postgres runs with its data in `dataDir`. */
+  databaseUrl?: string;
+  dataDir: string;
+  embeddedPostgresPort?: number;
+  databasePoolSize: number;
+  region: string;
+  accountId: string;
+  logLevel: string;
+  limits: ResourceLimits;
+}
+
+export class ConfigError extends Error {}
+
+type Env = Record<string, string | undefined>;
+
+const LIMIT_VARIABLES: Record<keyof ResourceLimits, string> = {
+  mesh: 'TRELLIS_LIMIT_MESHES',
+  virtualNode: 'TRELLIS_LIMIT_VIRTUAL_NODES_PER_MESH',
+  virtualRouter: 'TRELLIS_LIMIT_VIRTUAL_ROUTERS_PER_MESH',
+  route: 'TRELLIS_LIMIT_ROUTES_PER_VIRTUAL_ROUTER',
+  virtualService: 'TRELLIS_LIMIT_VIRTUAL_SERVICES_PER_MESH',
+  tagsPerResource: 'TRELLIS_LIMIT_TAGS_PER_RESOURCE',
+};
+
+export function loadConfig(env: Env): TrellisConfig {
+  const accountId = env.TRELLIS_ACCOUNT_ID ?? '000000000000';
+  if (!/^\d{12}$/.test(accountId)) {
+    throw new ConfigError(`TRELLIS_ACCOUNT_ID must be 12 digits, got "${accountId}"`);
+  }
+  const region = env.TRELLIS_REGION ?? 'us-east-1';
+  if (!/^[a-z0-9-]+$/.test(region))
+    throw new ConfigError(`TRELLIS_REGION is not a region name: "${region}"`);
+  const limits = { ...DEFAULT_LIMITS };
+  for (const [key, variable] of Object.entries(LIMIT_VARIABLES) as Array<
+    [keyof ResourceLimits, string]
+  >) {
+    limits[key] = integer(env, variable, limits[key], 1, 10_000_000);
+  }
+  return {
+    httpHost: env.TRELLIS_HTTP_HOST ?? '127.0.0.1',
+    httpPort: integer(env, 'TRELLIS_HTTP_PORT', 8080, 0, 65535),
+    databaseUrl: env.DATABASE_URL || undefined,
+    dataDir: env.TRELLIS_DATA_DIR ?? './.trellis',
+    embeddedPostgresPort: env.TRELLIS_EMBEDDED_POSTGRES_PORT
+      ? integer(env, 'TRELLIS_EMBEDDED_POSTGRES_PORT', 0, 1, 65535)
+      : undefined,
+    databasePoolSize: integer(env, 'TRELLIS_DATABASE_POOL_SIZE', 10, 1, 1000),
+    region,
+    accountId,
+    logLevel: env.TRELLIS_LOG_LEVEL ?? 'info',
+    limits,
+  };
+}
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got "${raw}"`);
+  }
+  return value;
+}

@@ -1,0 +1,54 @@
+/**
+ * One error class per App Mesh exception. They are raised where the rule lives (model
+ * validation, repositories, services) and mapped to the wire format — HTTP status,
+ * `x-amzn-ErrorType` header and `{"message"}` body — in one place, the admin API's filter.
+ * Status codes follow the App Mesh service model (see docs/api.md).
+ */
+export abstract class AppMeshError extends Error {
+  abstract readonly httpStatus: number;
+
+  /** The exception name as App Mesh spells it, sent in `x-amzn-ErrorType`. */
+  get errorType(): string {
+    return this.constructor.name;
+  }
+}
+
+export class BadRequestException extends AppMeshError {
+  readonly httpStatus = 400;
+}
+
+export class LimitExceededException extends AppMeshError {
+  readonly httpStatus = 400;
+}
+
+export class TooManyTagsException extends AppMeshError {
+  readonly httpStatus = 400;
+}
+
+export class ForbiddenException extends AppMeshError {
+  readonly httpStatus = 403;
+}
+
+export class NotFoundException extends AppMeshError {
+  readonly httpStatus = 404;
+}
+
+export class ConflictException extends AppMeshError {
+  readonly httpStatus = 409;
+}
+
+export class ResourceInUseException extends AppMeshError {
+  readonly httpStatus = 409;
+}
+
+export class TooManyRequestsException extends AppMeshError {
+  readonly httpStatus = 429;
+}
+
+export class InternalServerErrorException extends AppMeshError {
+  readonly httpStatus = 500;
+}
+
+export class ServiceUnavailableException extends AppMeshError {
+  readonly httpStatus = 503;
+}

@@ -1,0 +1,57 @@
+import { DataSource } from 'typeorm';
+import { ChangeLogEntity } from './entities/change-log.entity';
+import { ClientTokenEntity } from './entities/client-token.entity';
+import { MeshResourceEntity } from './entities/mesh-resource.entity';
+import { MeshRevisionEntity } from './entities/mesh-revision.entity';
+import { ResourceReferenceEntity } from './entities/resource-reference.entity';
+import { InitialSchema1764201600000 } from './migrations/1764201600000-initial-schema';
+
+export function createDataSource(url: string, poolSize = 10): DataSource {
+  return new DataSource({
+    type: 'postgres',
+    url,
+    entities: [
+      MeshResourceEntity,
+      ResourceReferenceEntity,
+      MeshRevisionEntity,
+      ChangeLogEntity,
+      ClientTokenEntity,
+    ],
+    migrations: [InitialSchema1764201600000],
+    synchronize: false,
+    migrationsRun: false,
+    // Fail fast instead of queueing forever when Postgres is gone: the API answers 503.
+    extra: { max: poolSize, connectionTimeoutMillis: 5000 },
+  });
+}
+
+/** Any fixed number; it only has to be the same in every Trellis process. */
+const MIGRATION_LOCK_KEY = 7_152_024_001;
+
+/**
+ * Applies pending migrations under an advisory lock, so replicas (or parallel test
+ * workers) starting together do not race each other. Needs two pool connections: the
+ * lock holder and the one TypeORM migrates with.
+ */
+export async function migrate(dataSource: DataSource): Promise<void> {
+  const runner = dataSource.createQueryRunner();
+  await runner.connect();
+  try {
+    await runner.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+    await dataSource.runMigrations({ transaction: 'each' });
+  } finally {
+    await runner
+      .query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY])
+      .catch(() => undefined);
+    await runner.release();
+  }
+}
+
+/** Readiness: the database answers and no migration is pending. */
+export async function databaseReady(dataSource: DataSource): Promise<boolean> {
+  try {
+    return !(await dataSource.showMigrations());
+  } catch {
+    return false;
+  }
+}

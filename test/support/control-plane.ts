@@ -1,0 +1,84 @@
+import { randomUUID } from 'node:crypto';
+import { AppMeshClient } from '@aws-sdk/client-app-mesh';
+import { Client } from 'pg';
+import pino from 'pino';
+import { loadConfig } from '../../apps/control-plane/src/config';
+import { startControlPlane, type ControlPlane } from '../../apps/control-plane/src/control-plane';
+
+export const TEST_ACCOUNT_ID = '111122223333';
+export const TEST_REGION = 'eu-west-1';
+
+export interface TestControlPlane extends ControlPlane {
+  appMesh: AppMeshClient;
+  /** Direct SQL for assertions about what is stored. */
+  db: Client;
+}
+
+/** The control plane in-process on a free port, against the test run's Postgres. */
+export async function startTestControlPlane(
+  env: Record<string, string> = {},
+): Promise<TestControlPlane> {
+  const config = loadConfig({
+    DATABASE_URL: process.env.DATABASE_URL,
+    TRELLIS_HTTP_PORT: '0',
+    TRELLIS_ACCOUNT_ID: TEST_ACCOUNT_ID,
+    TRELLIS_REGION: TEST_REGION,
+    ...env,
+  });
+  const controlPlane = await startControlPlane(
+    config,
+    pino({ level: process.env.TRELLIS_TEST_LOG_LEVEL ?? 'silent' }),
+  );
+  const db = new Client({ connectionString: config.databaseUrl });
+  await db.connect();
+  const appMesh = appMeshClient(controlPlane.httpUrl);
+  return {
+    ...controlPlane,
+    appMesh,
+    db,
+    close: async () => {
+      appMesh.destroy();
+      await db.end();
+      await controlPlane.close();
+    },
+  };
+}
+
+export function appMeshClient(endpoint: string, accessKeyId = 'AKIDTESTACTOR'): AppMeshClient {
+  return new AppMeshClient({
+    region: TEST_REGION,
+    endpoint,
+    credentials: { accessKeyId, secretAccessKey: 'not-checked' },
+    maxAttempts: 1,
+  });
+}
+
+/** A mesh name no other test uses. */
+export function uniqueMeshName(prefix = 'mesh'): string {
+  return `${prefix}-${randomUUID().slice(0, 8)}`;
+}
+
+export async function meshRevision(db: Client, meshName: string): Promise<number> {
+  const result = await db.query<{ revision: string }>(
+    'SELECT revision FROM mesh_revision WHERE mesh_name = $1',
+    [meshName],
+  );
+  return Number(result.rows[0]?.revision ?? 0);
+}
+
+/** Everything stored for a mesh, to assert that a rejected request changed nothing. */
+export async function meshContents(db: Client, meshName: string): Promise<unknown> {
+  const resources = await db.query(
+    `SELECT kind, parent_name, name, version, spec::text, tags::text, last_updated_at
+     FROM mesh_resource WHERE mesh_name = $1 ORDER BY kind, parent_name, name`,
+    [meshName],
+  );
+  const changes = await db.query('SELECT count(*)::int AS n FROM change_log WHERE mesh_name = $1', [
+    meshName,
+  ]);
+  return {
+    resources: resources.rows,
+    changes: changes.rows[0],
+    revision: await meshRevision(db, meshName),
+  };
+}
