@@ -6,12 +6,7 @@ import {
   DescribeMeshCommand,
   ServiceUnavailableException,
 } from '@aws-sdk/client-app-mesh';
-import pino from 'pino';
 import { createDataSource, migrate } from '../libs/persistence/src/data-source';
-import {
-  startEmbeddedPostgres,
-  type RunningDatabase,
-} from '../libs/persistence/src/embedded-postgres';
 import { startTestControlPlane, type TestControlPlane } from './support/control-plane';
 import { startPostgresProcess, type PostgresProcess } from './support/process';
 
