@@ -6,9 +6,14 @@ import {
   CreateVirtualRouterCommand,
   DescribeRouteCommand,
   LimitExceededException,
+  UpdateMeshCommand,
   UpdateRouteCommand,
   type RouteSpec,
 } from '@aws-sdk/client-app-mesh';
+import pino from 'pino';
+import { ClientTokenJanitor } from '../apps/admin-api/src/client-token-janitor';
+import { createDataSource } from '../libs/persistence/src/data-source';
+import { MeshStore } from '../libs/persistence/src/mesh-store';
 import {
   meshContents,
   meshRevision,
@@ -188,5 +193,32 @@ describe('concurrent writers and retried requests', () => {
       `The limit of 3 virtualNodes in mesh ${meshName} is reached`,
     );
     expect(await meshContents(trellis.db, meshName)).toEqual(before);
+  });
+});
+
+describe('client token retention', () => {
+  it('forgets tokens after 24 hours, so the same token then starts a new request', async () => {
+    const dataSource = createDataSource(process.env.DATABASE_URL!, 2);
+    await dataSource.initialize();
+    const trellis = await startTestControlPlane();
+    try {
+      const meshName = uniqueMeshName('janitor');
+      const clientToken = `old-${meshName}`;
+      await trellis.appMesh.send(new CreateMeshCommand({ meshName, clientToken }));
+      await trellis.db.query(
+        `UPDATE client_token SET created_at = now() - interval '25 hours' WHERE token = $1`,
+        [clientToken],
+      );
+      await new ClientTokenJanitor(new MeshStore(dataSource), pino({ level: 'silent' })).purge();
+
+      // The token is free again: reusing it for another request is no longer a conflict.
+      const { mesh } = await trellis.appMesh.send(
+        new UpdateMeshCommand({ meshName, spec: {}, clientToken }),
+      );
+      expect(mesh!.metadata!.version).toBe(2);
+    } finally {
+      await trellis.close();
+      await dataSource.destroy();
+    }
   });
 });

@@ -6,6 +6,7 @@ import { DataSource } from 'typeorm';
 import { MeshStore } from '../../../libs/persistence/src/mesh-store';
 import { ADMIN_API_OPTIONS, type AdminApiOptions } from './admin-api.options';
 import { AppMeshExceptionFilter } from './app-mesh-exception.filter';
+import { ClientTokenJanitor, JANITOR_LOGGER } from './client-token-janitor';
 import { HealthController } from './health.controller';
 import {
   RoutesController,
@@ -63,6 +64,8 @@ export class AdminApiModule {
         { provide: MeshStore, useFactory: () => new MeshStore(dataSource) },
         { provide: APP_FILTER, useFactory: () => new AppMeshExceptionFilter(logger) },
         MeshResourceService,
+        { provide: JANITOR_LOGGER, useValue: logger },
+        ClientTokenJanitor,
       ],
     };
   }

@@ -10,11 +10,11 @@ import {
 } from '../../../libs/mesh-model/src/errors';
 import { enforcedReferences } from '../../../libs/mesh-model/src/references';
 import {
+  describeExisting,
   describeMissing,
   meshId,
   RESOURCE_KINDS,
   resourceArn,
-  resourcePath,
   type ResourceId,
   type ResourceKind,
 } from '../../../libs/mesh-model/src/resource-kinds';
@@ -116,9 +116,7 @@ export class MeshResourceService {
       }
       if (id.kind === 'route') await this.checkRouteAgainstRouter(tx, request);
       if (await tx.get(id)) {
-        throw new ConflictException(
-          `${RESOURCE_KINDS[id.kind].typeName} with name ${id.name} already exists in ${resourcePath({ ...id, kind: 'mesh' })}`,
-        );
+        throw new ConflictException(describeExisting(id));
       }
       await this.checkLimit(tx, id);
       await this.checkReferences(tx, request);

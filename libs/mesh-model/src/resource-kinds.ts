@@ -75,14 +75,23 @@ export function resourceArn(region: string, accountId: string, id: ResourceId): 
   return `arn:aws:appmesh:${region}:${accountId}:${resourcePath(id)}`;
 }
 
+/** "VirtualNode with name web already exists under mesh demo" */
+export function describeExisting(id: ResourceId): string {
+  const typeName = RESOURCE_KINDS[id.kind].typeName;
+  if (id.kind === 'mesh') return `Mesh with name ${id.name} already exists`;
+  return `${typeName} with name ${id.name} already exists under ${container(id)}`;
+}
+
+function container(id: ResourceId): string {
+  return id.kind === 'route'
+    ? `virtual router ${id.parentName} in mesh ${id.meshName}`
+    : `mesh ${id.meshName}`;
+}
+
 /** "VirtualNode with name web is not present under mesh demo" — App Mesh's own wording. */
 export function describeMissing(id: ResourceId, accountId: string): string {
-  const typeName = RESOURCE_KINDS[id.kind].typeName;
   if (id.kind === 'mesh')
     return `Mesh with name ${id.name} is not present for account ${accountId}`;
-  const under =
-    id.kind === 'route'
-      ? `virtual router ${id.parentName} in mesh ${id.meshName}`
-      : `mesh ${id.meshName}`;
-  return `${typeName} with name ${id.name} is not present under ${under} for account ${accountId}`;
+  const typeName = RESOURCE_KINDS[id.kind].typeName;
+  return `${typeName} with name ${id.name} is not present under ${container(id)} for account ${accountId}`;
 }

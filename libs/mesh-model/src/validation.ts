@@ -1,8 +1,7 @@
 /**
  * Request validation driven by the App Mesh service model (generated from botocore by
  * scripts/generate-appmesh-model.mjs), plus the documented rules the model cannot express.
- * Rule citations point at the App Mesh API reference and at reference/appmesh.md §4, which
- * summarises the API reference and user guide.
+ * Rule comments quote the App Mesh API reference and user guide (docs/api.md lists the rules).
  */
 import { BadRequestException } from './errors';
 import modelJson from './generated/appmesh-model.json';
@@ -233,14 +232,14 @@ function patternOf(pattern: string): RegExp {
 
 type SemanticRule<T> = (value: T, path: string, report: Report) => void;
 
-/** appmesh.md §4.4: "Specify one route type" — RouteSpec is a structure, not a union. */
+/** App Mesh user guide, routes: "Specify one route type" — RouteSpec is a structure, not a union. */
 const exactlyOneRouteType: SemanticRule<RouteSpec> = (spec, path, report) => {
   const routeTypes = ['httpRoute', 'http2Route', 'grpcRoute', 'tcpRoute'] as const;
   const set = routeTypes.filter((routeType) => spec[routeType] !== undefined).length;
   if (set !== 1) report(path, exactlyOneOf(routeTypes, set));
 };
 
-/** appmesh.md §4.4: the prefix "must always start with /"; a route matches on prefix or path. */
+/** App Mesh user guide, routes: the prefix "must always start with /"; a route matches on prefix or path. */
 const httpMatchHasPrefixOrPath: SemanticRule<HttpRouteMatch> = (match, path, report) => {
   if (match.prefix !== undefined && !match.prefix.startsWith('/')) {
     report(field(path, 'prefix'), `must start with /, got ${JSON.stringify(match.prefix)}`);
@@ -256,14 +255,14 @@ const exactlyOnePathMatch: SemanticRule<HttpPathMatch> = (match, path, report) =
   if (set !== 1) report(path, exactlyOneOf(['exact', 'regex'], set));
 };
 
-/** appmesh.md §4.4: "methodName requires serviceName". */
+/** App Mesh user guide, routes: "methodName requires serviceName". */
 const methodNameNeedsServiceName: SemanticRule<GrpcRouteMatch> = (match, path, report) => {
   if (match.methodName !== undefined && match.serviceName === undefined) {
     report(field(path, 'methodName'), 'requires serviceName');
   }
 };
 
-/** appmesh.md §4.4: a retry policy needs at least one retry event. */
+/** App Mesh user guide, routes: a retry policy needs at least one retry event. */
 function retryPolicyHasEvents<P extends HttpRetryPolicy>(
   eventLists: readonly (keyof P & `${string}RetryEvents`)[],
 ): SemanticRule<P> {
@@ -274,7 +273,7 @@ function retryPolicyHasEvents<P extends HttpRetryPolicy>(
   };
 }
 
-/** appmesh.md §4.4 lists the httpRetryEvents values; the model says only "string". */
+/** App Mesh user guide, routes lists the httpRetryEvents values; the model says only "string". */
 const HTTP_RETRY_EVENTS = ['server-error', 'gateway-error', 'client-error', 'stream-error'];
 
 const httpRetryEventsAreKnown: SemanticRule<HttpRetryPolicy> = (policy, path, report) => {
@@ -309,7 +308,7 @@ const durationIsComplete: SemanticRule<Duration> = (duration, path, report) => {
 };
 
 /**
- * appmesh.md §4.3: the connection pool and timeout variants must match the listener's protocol,
+ * App Mesh user guide, virtual nodes: the connection pool and timeout variants must match the listener's protocol,
  * and the health check must target the listener's port.
  */
 const listenerMatchesItsProtocol: SemanticRule<Listener> = (listener, path, report) => {
@@ -351,7 +350,7 @@ const httpHealthCheckHasPath: SemanticRule<Listener> = (listener, path, report) 
   }
 };
 
-/** appmesh.md §4.3: "a listener requires serviceDiscovery". */
+/** App Mesh user guide, virtual nodes: "a listener requires serviceDiscovery". */
 const listenersNeedServiceDiscovery: SemanticRule<VirtualNodeSpec> = (spec, path, report) => {
   if ((spec.listeners?.length ?? 0) > 0 && spec.serviceDiscovery === undefined) {
     report(field(path, 'serviceDiscovery'), 'is required when listeners are set');
@@ -360,7 +359,7 @@ const listenersNeedServiceDiscovery: SemanticRule<VirtualNodeSpec> = (spec, path
 
 /**
  * Listeners of one node or router must use distinct ports: Envoy cannot bind one port twice,
- * and routes and weighted targets select a listener by port (appmesh.md §4.3).
+ * and routes and weighted targets select a listener by port (App Mesh user guide, virtual nodes).
  */
 const uniqueListenerPorts: SemanticRule<VirtualNodeSpec | VirtualRouterSpec> = (
   spec,

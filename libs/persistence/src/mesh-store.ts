@@ -106,6 +106,19 @@ export class MeshStore {
     );
   }
 
+  /** Forgets client tokens recorded before `cutoff`; returns how many. */
+  purgeClientTokens(cutoff: Date): Promise<number> {
+    return this.guard(async () => {
+      const result = await this.dataSource.manager
+        .createQueryBuilder()
+        .delete()
+        .from(ClientTokenEntity)
+        .where('created_at < :cutoff', { cutoff })
+        .execute();
+      return result.affected ?? 0;
+    });
+  }
+
   private async guard<T>(work: () => Promise<T>): Promise<T> {
     try {
       return await work();
