@@ -283,6 +283,34 @@ describe('App Mesh API through @aws-sdk/client-app-mesh', () => {
     );
   });
 
+  it('returns specs byte for byte as sent: no defaults added, no keys reordered', async () => {
+    const meshName = uniqueMeshName('verbatim');
+    await trellis.appMesh.send(new CreateMeshCommand({ meshName }));
+    // Keys deliberately out of alphabetical and model order.
+    const spec = {
+      serviceDiscovery: { dns: { responseType: 'ENDPOINTS', hostname: 'z.internal' } },
+      listeners: [
+        {
+          timeout: { http: { perRequest: { value: 15, unit: 's' } } },
+          portMapping: { protocol: 'http', port: 9000 },
+        },
+      ],
+    };
+    const url = `${trellis.httpUrl}/v20190125/meshes/${meshName}/virtualNodes`;
+    const created = await fetch(url, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ virtualNodeName: 'z', spec }),
+    });
+    expect(JSON.stringify(((await created.json()) as { spec: unknown }).spec)).toBe(
+      JSON.stringify(spec),
+    );
+    const described = await fetch(`${url}/z`);
+    expect(JSON.stringify(((await described.json()) as { spec: unknown }).spec)).toBe(
+      JSON.stringify(spec),
+    );
+  });
+
   it('walks every item with limit=1 pagination', async () => {
     const { appMesh } = trellis;
     const meshName = uniqueMeshName('pages');

@@ -62,4 +62,22 @@ describe('database outage', () => {
       appMesh.send(new DescribeMeshCommand({ meshName: 'during-outage' })),
     ).rejects.toThrow('is not present');
   });
+
+  it('answers 500 InternalServerErrorException with a request id and no internals when a query fails', async () => {
+    const control = await startTestControlPlane({ DATABASE_URL: database.url });
+    try {
+      await control.appMesh.send(new CreateMeshCommand({ meshName: 'broken' }));
+      // This test owns its database, so it can break the schema under the running server.
+      await control.db.query('ALTER TABLE mesh_resource RENAME TO mesh_resource_away');
+      const response = await fetch(`${control.httpUrl}/v20190125/meshes/broken`);
+      const body = (await response.json()) as { message: string };
+      expect(response.status).toBe(500);
+      expect(response.headers.get('x-amzn-errortype')).toBe('InternalServerErrorException');
+      expect(body.message).toMatch(/^An internal error occurred \(request id [0-9a-f-]{36}\)$/);
+      expect(JSON.stringify(body)).not.toContain('mesh_resource');
+    } finally {
+      await control.db.query('ALTER TABLE IF EXISTS mesh_resource_away RENAME TO mesh_resource');
+      await control.close();
+    }
+  });
 });
