@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import {
@@ -9,7 +9,7 @@ import {
   UpdateMeshCommand,
 } from '@aws-sdk/client-app-mesh';
 import { appMeshClient } from './support/control-plane';
-import { startServerProcess, type ServerProcess } from './support/process';
+import { SERVER_MAIN, startServerProcess, type ServerProcess } from './support/process';
 
 /**
  * `npm start` on the embedded Postgres, stopped with SIGTERM and started again on the same
@@ -25,6 +25,17 @@ describe('restarting the control plane on its embedded Postgres', () => {
       await server.exited;
     }
     rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('is what `npm start` runs', () => {
+    const { scripts } = JSON.parse(
+      readFileSync(path.join(__dirname, '../package.json'), 'utf8'),
+    ) as {
+      scripts: Record<string, string>;
+    };
+    expect(scripts.start).toMatch(
+      new RegExp(`node ${path.relative(path.join(__dirname, '..'), SERVER_MAIN)}$`),
+    );
   });
 
   it('serves after a restart everything acknowledged before it, including writes in flight at SIGTERM', async () => {

@@ -11,11 +11,12 @@ export interface ServerProcess {
   exited: Promise<number | null>;
 }
 
-const MAIN = path.resolve(__dirname, '../../dist/apps/control-plane/src/main.js');
+/** The entry point `npm start` runs after building. */
+export const SERVER_MAIN = path.resolve(__dirname, '../../dist/apps/control-plane/src/main.js');
 
 /** Runs the built control plane as `npm start` does, and waits for its "listening" line. */
 export function startServerProcess(env: Record<string, string>): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [MAIN], {
+  const child = spawn(process.execPath, [SERVER_MAIN], {
     env: { ...process.env, DATABASE_URL: '', TRELLIS_HTTP_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
