@@ -21,6 +21,8 @@ export async function startTestControlPlane(
   const config = loadConfig({
     DATABASE_URL: process.env.DATABASE_URL,
     TRELLIS_HTTP_PORT: '0',
+    TRELLIS_XDS_PORT: '0',
+    TRELLIS_PROXY_STATUS_INTERVAL_MS: '50',
     TRELLIS_ACCOUNT_ID: TEST_ACCOUNT_ID,
     TRELLIS_REGION: TEST_REGION,
     ...env,

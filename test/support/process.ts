@@ -17,7 +17,13 @@ export const SERVER_MAIN = path.resolve(__dirname, '../../dist/apps/control-plan
 /** Runs the built control plane as `npm start` does, and waits for its "listening" line. */
 export function startServerProcess(env: Record<string, string>): Promise<ServerProcess> {
   const child = spawn(process.execPath, [SERVER_MAIN], {
-    env: { ...process.env, DATABASE_URL: '', TRELLIS_HTTP_PORT: '0', ...env },
+    env: {
+      ...process.env,
+      DATABASE_URL: '',
+      TRELLIS_HTTP_PORT: '0',
+      TRELLIS_XDS_PORT: '0',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: Array<Record<string, unknown>> = [];

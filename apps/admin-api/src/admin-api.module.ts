@@ -4,6 +4,8 @@ import { LoggerModule } from 'nestjs-pino';
 import type { Logger } from 'pino';
 import { DataSource } from 'typeorm';
 import { MeshStore } from '../../../libs/persistence/src/mesh-store';
+import { ProxyStatusStore } from '../../../libs/persistence/src/proxy-status-store';
+import type { Registry } from 'prom-client';
 import { ADMIN_API_OPTIONS, type AdminApiOptions } from './admin-api.options';
 import { AppMeshExceptionFilter } from './app-mesh-exception.filter';
 import { ClientTokenJanitor, JANITOR_LOGGER } from './client-token-janitor';
@@ -16,17 +18,29 @@ import {
 } from './mesh-resources.controller';
 import { MeshesController } from './meshes.controller';
 import { MeshResourceService } from './mesh-resource.service';
+import { METRICS_REGISTRY, MetricsController } from './metrics.controller';
+import { ProxiesController } from './proxies.controller';
 import { TagsController } from './tags.controller';
 
 export interface AdminApiDependencies {
   options: AdminApiOptions;
   dataSource: DataSource;
   logger: Logger;
+  /** Metrics of every role in this process, served at /metrics. */
+  metrics: Registry;
+  /** False in a process that runs only the xDS role: then only probes and /metrics are served. */
+  serveApi: boolean;
 }
 
 @Module({})
 export class AdminApiModule {
-  static register({ options, dataSource, logger }: AdminApiDependencies): DynamicModule {
+  static register({
+    options,
+    dataSource,
+    logger,
+    metrics,
+    serveApi,
+  }: AdminApiDependencies): DynamicModule {
     return {
       module: AdminApiModule,
       imports: [
@@ -51,21 +65,28 @@ export class AdminApiModule {
       ],
       controllers: [
         HealthController,
-        MeshesController,
-        VirtualNodesController,
-        VirtualRoutersController,
-        RoutesController,
-        VirtualServicesController,
-        TagsController,
+        MetricsController,
+        ...(serveApi
+          ? [
+              MeshesController,
+              VirtualNodesController,
+              VirtualRoutersController,
+              RoutesController,
+              VirtualServicesController,
+              TagsController,
+              ProxiesController,
+            ]
+          : []),
       ],
       providers: [
         { provide: ADMIN_API_OPTIONS, useValue: options },
         { provide: DataSource, useValue: dataSource },
         { provide: MeshStore, useFactory: () => new MeshStore(dataSource) },
+        { provide: ProxyStatusStore, useFactory: () => new ProxyStatusStore(dataSource) },
+        { provide: METRICS_REGISTRY, useValue: metrics },
         { provide: APP_FILTER, useFactory: () => new AppMeshExceptionFilter(logger) },
         MeshResourceService,
-        { provide: JANITOR_LOGGER, useValue: logger },
-        ClientTokenJanitor,
+        ...(serveApi ? [{ provide: JANITOR_LOGGER, useValue: logger }, ClientTokenJanitor] : []),
       ],
     };
   }

@@ -7,6 +7,8 @@ export interface AdminApiOptions {
   region: string;
   accountId: string;
   limits: ResourceLimits;
+  /** How long disconnected proxies stay listed in /v1/proxies. */
+  proxyStatusGraceSeconds: number;
 }
 
 export const ADMIN_API_OPTIONS = Symbol('AdminApiOptions');

@@ -1,9 +1,15 @@
 import { DEFAULT_LIMITS, type ResourceLimits } from '../../admin-api/src/admin-api.options';
+import type { XdsRoleConfig } from '../../xds-server/src/xds-role';
 
 /** Everything the process reads from its environment, validated once at start. */
+export type Role = 'admin' | 'xds';
+
 export interface TrellisConfig {
+  /** What this process runs: the admin API, the xDS server, or both (the default). */
+  roles: Set<Role>;
   httpHost: string;
   httpPort: number;
+  xds: XdsRoleConfig;
   /** External Postgres; when absent an embedded Postgres runs with its data in `dataDir`. */
   databaseUrl?: string;
   dataDir: string;
@@ -42,7 +48,23 @@ export function loadConfig(env: Env): TrellisConfig {
   >) {
     limits[key] = integer(env, variable, limits[key], 1, 10_000_000);
   }
+  const roles = new Set<Role>();
+  for (const role of (env.TRELLIS_ROLES ?? 'admin,xds').split(',').map((r) => r.trim())) {
+    if (role !== 'admin' && role !== 'xds') {
+      throw new ConfigError(`TRELLIS_ROLES lists "${role}"; the roles are admin and xds`);
+    }
+    roles.add(role);
+  }
   return {
+    roles,
+    xds: {
+      host: env.TRELLIS_XDS_HOST ?? '127.0.0.1',
+      port: integer(env, 'TRELLIS_XDS_PORT', 18000, 0, 65535),
+      debounceMs: integer(env, 'TRELLIS_XDS_DEBOUNCE_MS', 10, 0, 60_000),
+      maxWaitMs: integer(env, 'TRELLIS_XDS_MAX_WAIT_MS', 100, 1, 600_000),
+      statusIntervalMs: integer(env, 'TRELLIS_PROXY_STATUS_INTERVAL_MS', 1000, 10, 600_000),
+      statusGraceSeconds: integer(env, 'TRELLIS_PROXY_STATUS_GRACE_SECONDS', 30, 1, 86_400),
+    },
     httpHost: env.TRELLIS_HTTP_HOST ?? '127.0.0.1',
     httpPort: integer(env, 'TRELLIS_HTTP_PORT', 8080, 0, 65535),
     databaseUrl: env.DATABASE_URL || undefined,

@@ -12,11 +12,18 @@ import {
 } from '../../../libs/persistence/src/embedded-postgres';
 import { AdminApiModule } from '../../admin-api/src/admin-api.module';
 import { sendAppMeshError } from '../../admin-api/src/app-mesh-exception.filter';
+import { MeshConfigSource } from '../../xds-server/src/mesh-config-source';
+import { startXdsRole, type XdsRole } from '../../xds-server/src/xds-role';
+import type { ConfigSource } from '../../../libs/xds/src/config-source';
+import { collectDefaultMetrics, Registry } from 'prom-client';
+import type { DataSource } from 'typeorm';
 import type { TrellisConfig } from './config';
 
 export interface ControlPlane {
   /** Base URL of the REST API, e.g. `http://127.0.0.1:8080`. */
   httpUrl: string;
+  /** The xDS role, when this process runs it. */
+  xds?: XdsRole;
   /** Stops accepting, finishes in-flight requests, then closes the database. */
   close(): Promise<void>;
 }
@@ -24,6 +31,8 @@ export interface ControlPlane {
 export async function startControlPlane(
   config: TrellisConfig,
   logger: Logger,
+  /** The xDS configuration source; by default the App Mesh resources in Postgres. */
+  configSource?: (dataSource: DataSource) => ConfigSource,
 ): Promise<ControlPlane> {
   const database: RunningDatabase = config.databaseUrl
     ? {
@@ -33,14 +42,35 @@ export async function startControlPlane(
       }
     : await startEmbeddedPostgres(config.dataDir, logger, config.embeddedPostgresPort);
   const dataSource = createDataSource(database.url, config.databasePoolSize);
+  let xdsRole: XdsRole | undefined;
   try {
     await dataSource.initialize();
     await migrate(dataSource);
+    xdsRole = config.roles.has('xds')
+      ? await startXdsRole(
+          config.xds,
+          configSource ? configSource(dataSource) : new MeshConfigSource(dataSource, logger),
+          dataSource,
+          logger,
+        )
+      : undefined;
+    const xds = xdsRole;
+    const metrics = Registry.merge([
+      processMetrics(),
+      ...(xds ? [xds.engine.metrics.registry] : []),
+    ]);
     const app = await NestFactory.create<NestExpressApplication>(
       AdminApiModule.register({
-        options: { region: config.region, accountId: config.accountId, limits: config.limits },
+        options: {
+          region: config.region,
+          accountId: config.accountId,
+          limits: config.limits,
+          proxyStatusGraceSeconds: config.xds.statusGraceSeconds,
+        },
         dataSource,
         logger,
+        metrics,
+        serveApi: config.roles.has('admin'),
       }),
       { bodyParser: false, bufferLogs: true },
     );
@@ -53,24 +83,37 @@ export async function startControlPlane(
     await app.listen(config.httpPort, config.httpHost);
     const address = app.getHttpServer().address() as AddressInfo;
     const httpUrl = `http://${config.httpHost}:${address.port}`;
+    const xdsAddress = xds ? `${config.xds.host}:${xds.port}` : undefined;
     logger.info(
-      { http: httpUrl, database: database.description },
-      `Trellis admin API listening on ${httpUrl}`,
+      { http: httpUrl, xds: xdsAddress, roles: [...config.roles], database: database.description },
+      `Trellis listening: ${config.roles.has('admin') ? 'App Mesh API' : 'probes'} on ${httpUrl}` +
+        (xdsAddress ? `, xDS on ${xdsAddress}` : '') +
+        `; database: ${database.description}`,
     );
     return {
       httpUrl,
+      xds,
       close: async () => {
         await app.close();
+        await xds?.close();
         await dataSource.destroy();
         await database.stop();
         logger.info('Trellis stopped');
       },
     };
   } catch (error) {
+    await xdsRole?.close();
     if (dataSource.isInitialized) await dataSource.destroy();
     await database.stop();
     throw error;
   }
+}
+
+/** Node.js process metrics (CPU, memory, event loop) in a registry of this process. */
+function processMetrics(): Registry {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'trellis_' });
+  return registry;
 }
 
 /** Malformed or oversized JSON never reaches a controller; it gets App Mesh's 400. */

@@ -1,0 +1,133 @@
+import * as grpc from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import {
+  DeltaDiscoveryRequest,
+  DiscoveryRequest,
+} from '../../envoy-api/generated/envoy/service/discovery/v3/discovery';
+import type { ProxyStream, XdsEngine } from './xds-engine';
+
+const ADS = '/envoy.service.discovery.v3.AggregatedDiscoveryService';
+
+/**
+ * The ADS service with pass-through response serialisers: the engine hands grpc-js
+ * finished DiscoveryResponse bytes, assembled from resources encoded once for all streams.
+ */
+const ADS_SERVICE: grpc.ServiceDefinition = {
+  StreamAggregatedResources: {
+    path: `${ADS}/StreamAggregatedResources`,
+    requestStream: true,
+    responseStream: true,
+    requestSerialize: (request: DiscoveryRequest) =>
+      Buffer.from(DiscoveryRequest.encode(request).finish()),
+    requestDeserialize: (bytes: Buffer) => DiscoveryRequest.decode(bytes),
+    responseSerialize: (bytes: Buffer) => bytes,
+    responseDeserialize: (bytes: Buffer) => bytes,
+  },
+  DeltaAggregatedResources: {
+    path: `${ADS}/DeltaAggregatedResources`,
+    requestStream: true,
+    responseStream: true,
+    requestSerialize: (request: DeltaDiscoveryRequest) =>
+      Buffer.from(DeltaDiscoveryRequest.encode(request).finish()),
+    requestDeserialize: (bytes: Buffer) => DeltaDiscoveryRequest.decode(bytes),
+    responseSerialize: (bytes: Buffer) => bytes,
+    responseDeserialize: (bytes: Buffer) => bytes,
+  },
+};
+
+type AdsCall<Request> = grpc.ServerDuplexStream<Request, Buffer>;
+
+/** The gRPC server of the xDS role: Aggregated Discovery Service, state of the world and delta. */
+export class AdsServer {
+  private readonly server = new grpc.Server({
+    // Thousands of long-lived streams per process: lift grpc-js' session memory cap, whose
+    // limit makes Node's HTTP/2 refuse new streams.
+    'grpc-node.max_session_memory': Number.MAX_SAFE_INTEGER,
+    'grpc.max_concurrent_streams': 1_000_000,
+  });
+
+  constructor(
+    private readonly engine: XdsEngine,
+    private readonly logger: Logger,
+  ) {
+    this.server.addService(ADS_SERVICE, {
+      StreamAggregatedResources: (call: AdsCall<DiscoveryRequest>) => this.serve(call, 'sotw'),
+      DeltaAggregatedResources: (call: AdsCall<DeltaDiscoveryRequest>) => this.serve(call, 'delta'),
+    });
+  }
+
+  /** Listens on `host:port` (port 0: any free port); resolves with the port. */
+  listen(host: string, port: number): Promise<number> {
+    return new Promise((resolve, reject) =>
+      this.server.bindAsync(
+        `${host}:${port}`,
+        grpc.ServerCredentials.createInsecure(),
+        (error, bound) => (error ? reject(error) : resolve(bound)),
+      ),
+    );
+  }
+
+  /** Stops accepting streams and closes open ones after `graceMs`. */
+  close(graceMs = 1000): Promise<void> {
+    return new Promise((resolve) => {
+      const force = setTimeout(() => {
+        this.server.forceShutdown();
+        resolve();
+      }, graceMs);
+      this.server.tryShutdown(() => {
+        clearTimeout(force);
+        resolve();
+      });
+    });
+  }
+
+  private serve<Request extends DiscoveryRequest | DeltaDiscoveryRequest>(
+    call: AdsCall<Request>,
+    kind: 'sotw' | 'delta',
+  ): void {
+    let stream: ProxyStream | undefined;
+    let closed = false;
+    // Requests are handled one at a time, in order, also while the first one loads config.
+    let queue = Promise.resolve();
+    const close = () => {
+      if (closed) return;
+      closed = true;
+      if (stream) this.engine.close(stream);
+    };
+    call.on('data', (request: Request) => {
+      queue = queue
+        .then(async () => {
+          if (closed) return;
+          if (!stream) {
+            if (!request.node) {
+              call.destroy(
+                Object.assign(new Error('the first request of a stream must carry node'), {
+                  code: grpc.status.INVALID_ARGUMENT,
+                }),
+              );
+              return;
+            }
+            stream = await this.engine.open(request.node, kind, (bytes) => {
+              if (!closed) call.write(bytes);
+            });
+            if (closed) {
+              this.engine.close(stream);
+              return;
+            }
+          }
+          stream.request(request);
+        })
+        .catch((error: unknown) => {
+          this.logger.error({ err: error, node: stream?.nodeId }, 'xDS request failed');
+          call.destroy(Object.assign(new Error('internal error'), { code: grpc.status.INTERNAL }));
+        });
+    });
+    call.on('end', () => {
+      close();
+      call.end();
+    });
+    call.on('error', close);
+    call.on('cancelled', close);
+    call.on('close', close);
+  }
+}

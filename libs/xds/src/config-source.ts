@@ -1,0 +1,42 @@
+import type { Node } from '../../envoy-api/generated/envoy/config/core/v3/base';
+import type { EncodedResource, XdsResource } from './encoded-resource';
+import type { TypeUrl } from './resource-types';
+
+/** What a configuration source wants a group of proxies to have. */
+export interface ConfigSnapshot {
+  /** The mesh revision the snapshot was built from, if the source has one. */
+  revision?: number;
+  resources: readonly XdsResource[];
+}
+
+/**
+ * Where the engine gets configuration. Proxies that need the same configuration form a
+ * group (for App Mesh: a virtual node and its tracing settings); the engine loads, encodes
+ * and validates each group's snapshot once and shares it among the group's streams.
+ */
+export interface ConfigSource {
+  /** The group of a proxy, from its node; undefined when the node names nothing this source knows. */
+  groupOf(node: Node): string | undefined;
+  load(group: string): Promise<ConfigSnapshot | undefined>;
+  /** The mesh a proxy belongs to, for status and metrics labels. */
+  meshOf?(node: Node): string | undefined;
+  /** Calls `listener` with the groups whose snapshots may have changed. Returns an unsubscribe. */
+  onChange(listener: (groups: readonly string[] | 'all') => void): () => void;
+}
+
+/** A group's snapshot after encoding and validation. */
+export interface EncodedSnapshot {
+  revision?: number;
+  /** `performance.now()` when the source published it: push latency is measured from here. */
+  publishedAt: number;
+  /** The valid resources by type and name. */
+  resources: ReadonlyMap<TypeUrl, ReadonlyMap<string, EncodedResource>>;
+  /** Resources withheld because they break Envoy's validation rules. */
+  rejected: readonly EncodedResource[];
+}
+
+export const EMPTY_SNAPSHOT: EncodedSnapshot = {
+  publishedAt: 0,
+  resources: new Map(),
+  rejected: [],
+};

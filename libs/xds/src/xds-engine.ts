@@ -1,0 +1,356 @@
+import { performance } from 'node:perf_hooks';
+import type { Logger } from 'pino';
+import type { Node } from '../../envoy-api/generated/envoy/config/core/v3/base';
+import type {
+  DeltaDiscoveryRequest,
+  DiscoveryRequest,
+} from '../../envoy-api/generated/envoy/service/discovery/v3/discovery';
+import {
+  EMPTY_SNAPSHOT,
+  type ConfigSnapshot,
+  type ConfigSource,
+  type EncodedSnapshot,
+} from './config-source';
+import { DeltaProtocol } from './delta-stream';
+import { ResourceEncoder, type EncodedResource } from './encoded-resource';
+import { overallState, type ProxyStatus } from './proxy-status';
+import { TYPE_SHORT_NAMES, type TypeUrl } from './resource-types';
+import { SotwProtocol, type OutgoingResponse } from './sotw-stream';
+import type { AnswerListener, SentResponse } from './type-status';
+import { XdsMetrics } from './xds-metrics';
+
+export interface XdsEngineOptions {
+  /** Quiet time after a change before pushing (coalesces bursts of writes). */
+  debounceMs: number;
+  /** Longest a change waits while changes keep arriving. */
+  maxWaitMs: number;
+}
+
+export const DEFAULT_ENGINE_OPTIONS: XdsEngineOptions = { debounceMs: 10, maxWaitMs: 100 };
+
+/** Where a stream's responses go; the gRPC layer writes them to the call. */
+export type ResponseSink = (bytes: Buffer) => void;
+
+interface Group {
+  snapshot: EncodedSnapshot;
+  streams: Set<ProxyStream>;
+  loaded?: Promise<void>;
+}
+
+/**
+ * The xDS engine: one encoded snapshot per proxy group, shared by the group's streams;
+ * changes from the source are coalesced and pushed only to streams whose resources changed.
+ */
+export class XdsEngine {
+  readonly metrics: XdsMetrics;
+  private readonly encoder = new ResourceEncoder();
+  private readonly groups = new Map<string, Group>();
+  private readonly streams = new Set<ProxyStream>();
+  private readonly loggedRejections = new Set<string>();
+  private pending: Set<string> | 'all' = new Set();
+  private debounceTimer?: NodeJS.Timeout;
+  private maxWaitTimer?: NodeJS.Timeout;
+  private flushing: Promise<void> = Promise.resolve();
+  private unsubscribe?: () => void;
+  private nextStreamId = 1;
+  /** Streams whose status changed, and streams closed, since the last takeStatusChanges(). */
+  private statusChanged = new Set<ProxyStream>();
+  private closedSinceTaken: number[] = [];
+
+  constructor(
+    private readonly source: ConfigSource,
+    private readonly logger: Logger,
+    private readonly options: XdsEngineOptions = DEFAULT_ENGINE_OPTIONS,
+  ) {
+    this.metrics = new XdsMetrics(() => this.connectedByMesh());
+  }
+
+  start(): void {
+    this.unsubscribe = this.source.onChange((groups) => this.changed(groups));
+  }
+
+  stop(): void {
+    this.unsubscribe?.();
+    clearTimeout(this.debounceTimer);
+    clearTimeout(this.maxWaitTimer);
+  }
+
+  /** Opens a stream for a proxy whose first request carried `node`. */
+  async open(node: Node, protocol: 'sotw' | 'delta', sink: ResponseSink): Promise<ProxyStream> {
+    const groupKey = this.source.groupOf(node);
+    const group = groupKey === undefined ? undefined : await this.group(groupKey);
+    const stream = new ProxyStream(
+      this.nextStreamId++,
+      node,
+      protocol,
+      group?.snapshot ?? EMPTY_SNAPSHOT,
+      sink,
+      this,
+      this.source.meshOf?.(node),
+    );
+    if (group) group.streams.add(stream);
+    stream.groupKey = groupKey;
+    this.streams.add(stream);
+    this.statusChanged.add(stream);
+    this.logger.info({ node: stream.nodeId, group: groupKey, protocol }, 'proxy connected');
+    return stream;
+  }
+
+  close(stream: ProxyStream): void {
+    if (!this.streams.delete(stream)) return;
+    this.statusChanged.delete(stream);
+    this.closedSinceTaken.push(stream.id);
+    if (stream.groupKey !== undefined) {
+      const group = this.groups.get(stream.groupKey);
+      group?.streams.delete(stream);
+      if (group && group.streams.size === 0) this.groups.delete(stream.groupKey);
+    }
+    this.logger.info({ node: stream.nodeId }, 'proxy disconnected');
+  }
+
+  /** Streams whose status changed and ids of streams closed since the previous call. */
+  takeStatusChanges(): { changed: ProxyStream[]; closed: number[] } {
+    const changes = { changed: [...this.statusChanged], closed: this.closedSinceTaken };
+    this.statusChanged = new Set();
+    this.closedSinceTaken = [];
+    return changes;
+  }
+
+  /** @internal */
+  statusChangedFor(stream: ProxyStream): void {
+    if (this.streams.has(stream)) this.statusChanged.add(stream);
+  }
+
+  proxyStatuses(): ProxyStatus[] {
+    return [...this.streams].map((stream) => stream.status());
+  }
+
+  /** Resolves when every change reported so far has been pushed. */
+  async settled(): Promise<void> {
+    if (this.debounceTimer) await this.flush();
+    await this.flushing;
+  }
+
+  /** @internal Records a proxy's answer, for metrics. */
+  answered(typeUrl: TypeUrl, response: SentResponse, nack: boolean, now: number): void {
+    const type = TYPE_SHORT_NAMES[typeUrl];
+    if (nack) {
+      this.metrics.nacks.inc({ type });
+    } else {
+      this.metrics.acks.inc({ type });
+      this.metrics.pushLatency.observe({ type }, (now - response.publishedAt) / 1000);
+    }
+  }
+
+  /** @internal Records what a stream wrote, for metrics. */
+  wrote(response: OutgoingResponse): void {
+    this.metrics.responses.inc({ type: TYPE_SHORT_NAMES[response.typeUrl] });
+    this.metrics.bytesSent.inc(response.bytes.length);
+  }
+
+  private changed(groups: readonly string[] | 'all'): void {
+    if (groups === 'all' || this.pending === 'all') this.pending = 'all';
+    else for (const group of groups) this.pending.add(group);
+    clearTimeout(this.debounceTimer);
+    this.debounceTimer = setTimeout(() => void this.flush(), this.options.debounceMs);
+    this.maxWaitTimer ??= setTimeout(() => void this.flush(), this.options.maxWaitMs);
+  }
+
+  private flush(): Promise<void> {
+    clearTimeout(this.debounceTimer);
+    clearTimeout(this.maxWaitTimer);
+    this.debounceTimer = undefined;
+    this.maxWaitTimer = undefined;
+    const pending = this.pending;
+    this.pending = new Set();
+    const publishedAt = performance.now();
+    this.flushing = this.flushing.then(() => this.refresh(pending, publishedAt));
+    return this.flushing;
+  }
+
+  private async refresh(pending: Set<string> | 'all', publishedAt: number): Promise<void> {
+    const keys =
+      pending === 'all'
+        ? [...this.groups.keys()]
+        : [...pending].filter((key) => this.groups.has(key));
+    await Promise.all(
+      keys.map(async (key) => {
+        try {
+          const snapshot = this.encode(key, await this.source.load(key), publishedAt);
+          const group = this.groups.get(key);
+          if (!group) return;
+          group.snapshot = snapshot;
+          for (const stream of group.streams) stream.push(snapshot);
+        } catch (error) {
+          // The proxies keep their last good configuration; the next change retries.
+          this.logger.error({ err: error, group: key }, 'loading configuration failed');
+        }
+      }),
+    );
+  }
+
+  private async group(key: string): Promise<Group> {
+    let group = this.groups.get(key);
+    if (!group) {
+      const created: Group = { snapshot: EMPTY_SNAPSHOT, streams: new Set() };
+      created.loaded = this.source.load(key).then((snapshot) => {
+        created.snapshot = this.encode(key, snapshot, performance.now());
+      });
+      this.groups.set(key, created);
+      group = created;
+    }
+    await group.loaded;
+    return group;
+  }
+
+  private encode(
+    group: string,
+    snapshot: ConfigSnapshot | undefined,
+    publishedAt: number,
+  ): EncodedSnapshot {
+    const before = this.encoder.bytesEncoded;
+    const resources = new Map<TypeUrl, Map<string, EncodedResource>>();
+    const rejected: EncodedResource[] = [];
+    for (const resource of snapshot?.resources ?? []) {
+      const encoded = this.encoder.encode(resource);
+      if (encoded.failures.length > 0) {
+        rejected.push(encoded);
+        this.logRejection(group, encoded);
+        continue;
+      }
+      let byName = resources.get(resource.typeUrl);
+      if (!byName) resources.set(resource.typeUrl, (byName = new Map<string, EncodedResource>()));
+      if (byName.has(resource.name)) {
+        this.logger.error(
+          { group, typeUrl: resource.typeUrl, name: resource.name },
+          'duplicate resource name; keeping the first',
+        );
+        continue;
+      }
+      byName.set(resource.name, encoded);
+    }
+    this.metrics.bytesEncoded.inc(this.encoder.bytesEncoded - before);
+    return { revision: snapshot?.revision, publishedAt, resources, rejected };
+  }
+
+  private logRejection(group: string, resource: EncodedResource): void {
+    const key = `${resource.typeUrl}/${resource.name}/${resource.version}`;
+    if (this.loggedRejections.has(key)) return;
+    if (this.loggedRejections.size > 10_000) this.loggedRejections.clear();
+    this.loggedRejections.add(key);
+    this.metrics.validationFailures.inc({ type: TYPE_SHORT_NAMES[resource.typeUrl] });
+    this.logger.warn(
+      {
+        group,
+        typeUrl: resource.typeUrl,
+        name: resource.name,
+        version: resource.version,
+        failures: resource.failures,
+      },
+      'resource fails Envoy validation and is not sent',
+    );
+  }
+
+  private connectedByMesh(): Map<string, number> {
+    const counts = new Map<string, number>();
+    for (const stream of this.streams) {
+      const mesh = stream.mesh ?? '';
+      counts.set(mesh, (counts.get(mesh) ?? 0) + 1);
+    }
+    return counts;
+  }
+}
+
+/** One proxy's ADS stream: its protocol state and where its responses go. */
+export class ProxyStream {
+  readonly nodeId: string;
+  readonly connectedSince = new Date();
+  groupKey?: string;
+  private readonly protocol: SotwProtocol | DeltaProtocol;
+  private snapshot: EncodedSnapshot;
+
+  constructor(
+    readonly id: number,
+    readonly node: Node,
+    readonly kind: 'sotw' | 'delta',
+    snapshot: EncodedSnapshot,
+    private readonly sink: ResponseSink,
+    private readonly engine: XdsEngine,
+    readonly mesh: string | undefined,
+  ) {
+    this.nodeId = node.id ?? '';
+    this.snapshot = snapshot;
+    const onAnswer: AnswerListener = (typeUrl, response, nack, now) =>
+      engine.answered(typeUrl, response, nack, now);
+    this.protocol =
+      kind === 'sotw'
+        ? new SotwProtocol(snapshot, onAnswer)
+        : new DeltaProtocol(snapshot, onAnswer);
+  }
+
+  request(request: DiscoveryRequest | DeltaDiscoveryRequest): void {
+    const now = performance.now();
+    // The gRPC layer hands SotW streams DiscoveryRequests and delta streams DeltaDiscoveryRequests.
+    const responses = this.protocol.onRequest(request, now);
+    this.send(responses);
+    this.engine.statusChangedFor(this);
+  }
+
+  push(snapshot: EncodedSnapshot): void {
+    this.snapshot = snapshot;
+    this.send(this.protocol.onSnapshot(snapshot, performance.now()));
+    this.engine.statusChangedFor(this);
+  }
+
+  status(): ProxyStatus {
+    const origin = Date.now() - performance.now();
+    const iso = (at: number | undefined) =>
+      at === undefined ? undefined : new Date(origin + at).toISOString();
+    const types = this.protocol.statuses
+      .map(({ status, subscribed }) => ({
+        type: TYPE_SHORT_NAMES[status.typeUrl],
+        typeUrl: status.typeUrl,
+        state: status.state,
+        subscribed,
+        sentVersion: status.lastSent?.version,
+        sentNonce: status.lastSent?.nonce,
+        sentAt: iso(status.lastSent?.at),
+        sentRevision: status.lastSent?.revision,
+        ackedVersion: status.lastAcked?.version,
+        ackedAt: iso(status.lastAcked?.at),
+        ackedRevision: status.lastAcked?.revision,
+        lastNack: status.lastNack && {
+          message: status.lastNack.message,
+          at: iso(status.lastNack.at)!,
+          version: status.lastNack.version,
+        },
+      }))
+      .sort((a, b) => a.typeUrl.localeCompare(b.typeUrl));
+    return {
+      nodeId: this.nodeId,
+      cluster: this.node.cluster ?? '',
+      mesh: this.mesh,
+      userAgent: this.node.userAgentName ?? '',
+      userAgentVersion:
+        this.node.userAgentVersionType?.$case === 'userAgentVersion'
+          ? this.node.userAgentVersionType.value
+          : '',
+      protocol: this.kind,
+      connectedSince: this.connectedSince.toISOString(),
+      state: overallState(types.map((t) => t.state)),
+      types,
+      rejectedResources: this.snapshot.rejected.map((r) => ({
+        typeUrl: r.typeUrl,
+        name: r.name,
+        failures: [...r.failures],
+      })),
+    };
+  }
+
+  private send(responses: OutgoingResponse[]): void {
+    for (const response of responses) {
+      this.sink(response.bytes);
+      this.engine.wrote(response);
+    }
+  }
+}
