@@ -20,6 +20,8 @@ import { MeshesController } from './meshes.controller';
 import { MeshResourceService } from './mesh-resource.service';
 import { METRICS_REGISTRY, MetricsController } from './metrics.controller';
 import { ProxiesController } from './proxies.controller';
+import { MeshTracingController } from './mesh-tracing.controller';
+import { BootstrapController } from './bootstrap.controller';
 import { TagsController } from './tags.controller';
 
 export interface AdminApiDependencies {
@@ -75,6 +77,8 @@ export class AdminApiModule {
               VirtualServicesController,
               TagsController,
               ProxiesController,
+              MeshTracingController,
+              BootstrapController,
             ]
           : []),
       ],

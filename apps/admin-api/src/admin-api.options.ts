@@ -9,6 +9,8 @@ export interface AdminApiOptions {
   limits: ResourceLimits;
   /** How long disconnected proxies stay listed in /v1/proxies. */
   proxyStatusGraceSeconds: number;
+  /** Where proxies reach the xDS server, for generated bootstraps. */
+  xdsAddress: { host: string; port: number };
 }
 
 export const ADMIN_API_OPTIONS = Symbol('AdminApiOptions');

@@ -1,5 +1,6 @@
 import { DEFAULT_LIMITS, type ResourceLimits } from '../../admin-api/src/admin-api.options';
 import type { XdsRoleConfig } from '../../xds-server/src/xds-role';
+import type { ResolvedTracing } from '../../../libs/mesh-model/src/tracing';
 
 /** Everything the process reads from its environment, validated once at start. */
 export type Role = 'admin' | 'xds';
@@ -10,6 +11,12 @@ export interface TrellisConfig {
   httpHost: string;
   httpPort: number;
   xds: XdsRoleConfig;
+  /** Server-wide X-Ray defaults; meshes and proxies override them. */
+  tracing: ResolvedTracing;
+  /** The xDS address written into generated bootstraps (TRELLIS_XDS_ADVERTISE_ADDRESS, host:port). */
+  xdsAdvertise?: { host: string; port: number };
+  /** How often the xDS role compares mesh revisions with what it loaded. */
+  resyncMs: number;
   /** External Postgres; when absent an embedded Postgres runs with its data in `dataDir`. */
   databaseUrl?: string;
   dataDir: string;
@@ -65,6 +72,16 @@ export function loadConfig(env: Env): TrellisConfig {
       statusIntervalMs: integer(env, 'TRELLIS_PROXY_STATUS_INTERVAL_MS', 1000, 10, 600_000),
       statusGraceSeconds: integer(env, 'TRELLIS_PROXY_STATUS_GRACE_SECONDS', 30, 1, 86_400),
     },
+    tracing: {
+      enabled: boolean(env, 'TRELLIS_XRAY_ENABLED', true),
+      daemonAddress: env.TRELLIS_XRAY_DAEMON_ADDRESS ?? '127.0.0.1',
+      daemonPort: integer(env, 'TRELLIS_XRAY_DAEMON_PORT', 2000, 1, 65535),
+      samplingRate: env.TRELLIS_XRAY_SAMPLING_RATE
+        ? fraction(env, 'TRELLIS_XRAY_SAMPLING_RATE')
+        : undefined,
+    },
+    xdsAdvertise: hostPort(env, 'TRELLIS_XDS_ADVERTISE_ADDRESS'),
+    resyncMs: integer(env, 'TRELLIS_XDS_RESYNC_SECONDS', 5, 1, 3600) * 1000,
     httpHost: env.TRELLIS_HTTP_HOST ?? '127.0.0.1',
     httpPort: integer(env, 'TRELLIS_HTTP_PORT', 8080, 0, 65535),
     databaseUrl: env.DATABASE_URL || undefined,
@@ -78,6 +95,32 @@ export function loadConfig(env: Env): TrellisConfig {
     logLevel: env.TRELLIS_LOG_LEVEL ?? 'info',
     limits,
   };
+}
+
+function hostPort(env: Env, name: string): { host: string; port: number } | undefined {
+  const raw = env[name];
+  if (!raw) return undefined;
+  const match = /^(.+):(\d+)$/.exec(raw);
+  const port = Number(match?.[2]);
+  if (!match || port < 1 || port > 65535)
+    throw new ConfigError(`${name} must be host:port, got "${raw}"`);
+  return { host: match[1]!, port };
+}
+
+function boolean(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name]?.trim().toLowerCase();
+  if (raw === undefined || raw === '') return fallback;
+  if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
+  if (['0', 'false', 'no', 'off'].includes(raw)) return false;
+  throw new ConfigError(`${name} must be true or false, got "${env[name]}"`);
+}
+
+function fraction(env: Env, name: string): number {
+  const value = Number(env[name]);
+  if (!Number.isFinite(value) || value < 0 || value > 1) {
+    throw new ConfigError(`${name} must be a number from 0 to 1, got "${env[name]}"`);
+  }
+  return value;
 }
 
 function integer(env: Env, name: string, fallback: number, min: number, max: number): number {

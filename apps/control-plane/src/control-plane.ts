@@ -13,6 +13,7 @@ import {
 import { AdminApiModule } from '../../admin-api/src/admin-api.module';
 import { sendAppMeshError } from '../../admin-api/src/app-mesh-exception.filter';
 import { MeshConfigSource } from '../../xds-server/src/mesh-config-source';
+import { MeshReader } from '../../../libs/persistence/src/mesh-reader';
 import { startXdsRole, type XdsRole } from '../../xds-server/src/xds-role';
 import type { ConfigSource } from '../../../libs/xds/src/config-source';
 import { collectDefaultMetrics, Registry } from 'prom-client';
@@ -49,7 +50,13 @@ export async function startControlPlane(
     xdsRole = config.roles.has('xds')
       ? await startXdsRole(
           config.xds,
-          configSource ? configSource(dataSource) : new MeshConfigSource(dataSource, logger),
+          configSource
+            ? configSource(dataSource)
+            : new MeshConfigSource(new MeshReader(dataSource), logger, {
+                databaseUrl: database.url,
+                tracing: config.tracing,
+                resyncMs: config.resyncMs,
+              }),
           dataSource,
           logger,
         )
@@ -66,6 +73,10 @@ export async function startControlPlane(
           accountId: config.accountId,
           limits: config.limits,
           proxyStatusGraceSeconds: config.xds.statusGraceSeconds,
+          xdsAddress: config.xdsAdvertise ?? {
+            host: ['0.0.0.0', '::'].includes(config.xds.host) ? '127.0.0.1' : config.xds.host,
+            port: xds?.port ?? config.xds.port,
+          },
         },
         dataSource,
         logger,

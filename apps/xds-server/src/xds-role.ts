@@ -29,6 +29,7 @@ export async function startXdsRole(
   dataSource: DataSource,
   logger: Logger,
 ): Promise<XdsRole> {
+  await source.start?.();
   const engine = new XdsEngine(source, logger, {
     debounceMs: config.debounceMs,
     maxWaitMs: config.maxWaitMs,
@@ -48,6 +49,7 @@ export async function startXdsRole(
     close: async () => {
       await server.close();
       engine.stop();
+      await source.stop?.();
       await publisher.stop();
     },
   };

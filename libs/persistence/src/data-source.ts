@@ -6,6 +6,7 @@ import { MeshRevisionEntity } from './entities/mesh-revision.entity';
 import { ResourceReferenceEntity } from './entities/resource-reference.entity';
 import { InitialSchema1764201600000 } from './migrations/1764201600000-initial-schema';
 import { ProxyStatus1764288000000 } from './migrations/1764288000000-proxy-status';
+import { MeshTracing1764374400000 } from './migrations/1764374400000-mesh-tracing';
 
 export function createDataSource(url: string, poolSize = 10): DataSource {
   return new DataSource({
@@ -18,7 +19,7 @@ export function createDataSource(url: string, poolSize = 10): DataSource {
       ChangeLogEntity,
       ClientTokenEntity,
     ],
-    migrations: [InitialSchema1764201600000, ProxyStatus1764288000000],
+    migrations: [InitialSchema1764201600000, ProxyStatus1764288000000, MeshTracing1764374400000],
     synchronize: false,
     migrationsRun: false,
     // Fail fast instead of queueing forever when Postgres is gone: the API answers 503.

@@ -96,6 +96,17 @@ export class MeshStore {
     });
   }
 
+  /** A mesh's tracing settings from the native API; undefined when none were set. */
+  tracing(meshName: string): Promise<Record<string, unknown> | undefined> {
+    return this.guard(async () => {
+      const rows: Array<{ settings: Record<string, unknown> }> = await this.dataSource.query(
+        'SELECT settings FROM mesh_tracing WHERE mesh_name = $1',
+        [meshName],
+      );
+      return rows[0]?.settings;
+    });
+  }
+
   /** The change log of a mesh, oldest first. */
   changes(meshName: string): Promise<ChangeLogEntity[]> {
     return this.guard(() =>
@@ -184,6 +195,23 @@ export class MeshWriteTransaction {
     return findResource(this.manager, id, true);
   }
 
+  /** Replaces a mesh's tracing settings; returns the previous ones. */
+  async replaceTracing(
+    meshName: string,
+    settings: object,
+  ): Promise<Record<string, unknown> | undefined> {
+    const previous: Array<{ settings: Record<string, unknown> }> = await this.manager.query(
+      'SELECT settings FROM mesh_tracing WHERE mesh_name = $1',
+      [meshName],
+    );
+    await this.manager.query(
+      `INSERT INTO mesh_tracing (mesh_name, settings, updated_at) VALUES ($1, $2::json, now())
+       ON CONFLICT (mesh_name) DO UPDATE SET settings = EXCLUDED.settings, updated_at = now()`,
+      [meshName, JSON.stringify(settings)],
+    );
+    return previous[0]?.settings;
+  }
+
   /** Resources of a kind in a mesh (all meshes for kind `mesh`), optionally under a parent. */
   async count(kind: ResourceKind, meshName?: string, parentName?: string): Promise<number> {
     const query = this.manager
@@ -259,6 +287,8 @@ export class MeshWriteTransaction {
     const { meshName, kind, parentName, name } = id;
     await this.manager.delete(MeshResourceEntity, { meshName, kind, parentName, name });
     await this.replaceReferences(id, []);
+    if (kind === 'mesh')
+      await this.manager.query('DELETE FROM mesh_tracing WHERE mesh_name = $1', [meshName]);
   }
 
   /** Replaces what `from` references with `targets`. */

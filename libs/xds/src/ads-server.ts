@@ -67,8 +67,15 @@ export class AdsServer {
     );
   }
 
-  /** Stops accepting streams and closes open ones after `graceMs`. */
+  /**
+   * Stops accepting streams and closes open ones after `graceMs`; 0 closes every connection
+   * at once (a graceful close leaves gRPC clients' idle connections open until they drop them).
+   */
   close(graceMs = 1000): Promise<void> {
+    if (graceMs <= 0) {
+      this.server.forceShutdown();
+      return Promise.resolve();
+    }
     return new Promise((resolve) => {
       const force = setTimeout(() => {
         this.server.forceShutdown();
@@ -94,17 +101,19 @@ export class AdsServer {
       closed = true;
       if (stream) this.engine.close(stream);
     };
+    // grpc-js ends a server stream with a status when it emits 'error'; destroy() would end it
+    // without one, and the proxy would wait on a dead stream.
+    const fail = (code: grpc.status, details: string) => {
+      close();
+      call.emit('error', { code, details } satisfies Partial<grpc.StatusObject>);
+    };
     call.on('data', (request: Request) => {
       queue = queue
         .then(async () => {
           if (closed) return;
           if (!stream) {
             if (!request.node) {
-              call.destroy(
-                Object.assign(new Error('the first request of a stream must carry node'), {
-                  code: grpc.status.INVALID_ARGUMENT,
-                }),
-              );
+              fail(grpc.status.INVALID_ARGUMENT, 'the first request of a stream must carry node');
               return;
             }
             stream = await this.engine.open(request.node, kind, (bytes) => {
@@ -119,7 +128,7 @@ export class AdsServer {
         })
         .catch((error: unknown) => {
           this.logger.error({ err: error, node: stream?.nodeId }, 'xDS request failed');
-          call.destroy(Object.assign(new Error('internal error'), { code: grpc.status.INTERNAL }));
+          fail(grpc.status.INTERNAL, 'internal error');
         });
     });
     call.on('end', () => {

@@ -20,6 +20,9 @@ export interface ConfigSource {
   load(group: string): Promise<ConfigSnapshot | undefined>;
   /** The mesh a proxy belongs to, for status and metrics labels. */
   meshOf?(node: Node): string | undefined;
+  /** Starts watching for changes (called before the engine subscribes), and stops. */
+  start?(): Promise<void>;
+  stop?(): Promise<void>;
   /** Calls `listener` with the groups whose snapshots may have changed. Returns an unsubscribe. */
   onChange(listener: (groups: readonly string[] | 'all') => void): () => void;
 }

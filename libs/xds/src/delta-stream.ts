@@ -95,24 +95,41 @@ export class DeltaProtocol {
       sub.names.delete(name);
       if (!sub.wildcard) sub.has.delete(name);
     }
-    const { update } = this.respond(typeUrl, sub, now, false);
-    return update ? [update] : [];
+    const change = this.changes(typeUrl, sub);
+    if (change.updates.length > 0 || change.removed.length > 0) {
+      return [this.response(typeUrl, sub, change.version, change.updates, change.removed, now)];
+    }
+    if (first && sub.wildcard && Object.keys(request.initialResourceVersions ?? {}).length === 0) {
+      // A new wildcard subscription is answered even when there is nothing to send: Envoy
+      // finishes initialising only once it has heard about every type it asked for.
+      return [this.response(typeUrl, sub, change.version, [], [], now)];
+    }
+    // Nothing to send for a first request: the proxy has what it asked for (it reconnected,
+    // reporting its initial_resource_versions).
+    if (first) sub.status.alreadyHas(change.version, this.snapshot.revision, now);
+    return [];
   }
 
   onSnapshot(snapshot: EncodedSnapshot, now: number): OutgoingResponse[] {
     this.snapshot = snapshot;
-    const responses: OutgoingResponse[] = [];
-    const removals: OutgoingResponse[] = [];
+    const updates: OutgoingResponse[] = [];
+    const removals: Array<() => OutgoingResponse> = [];
     for (const typeUrl of PUSH_ORDER) {
       const sub = this.subscriptions.get(typeUrl);
       if (!sub) continue;
+      const { version, updates: changed, removed } = this.changes(typeUrl, sub);
+      // Make before break: clusters and endpoints leave after listeners and routes moved on.
       const deferRemovals = typeUrl === CLUSTER || typeUrl === CLUSTER_LOAD_ASSIGNMENT;
-      const { update, removal } = this.respond(typeUrl, sub, now, deferRemovals);
-      if (update) responses.push(update);
-      if (removal) removals.push(removal);
+      const removedNow = deferRemovals ? [] : removed;
+      if (changed.length > 0 || removedNow.length > 0) {
+        updates.push(this.response(typeUrl, sub, version, changed, removedNow, now));
+      }
+      if (deferRemovals && removed.length > 0) {
+        removals.push(() => this.response(typeUrl, sub, version, [], removed, now));
+      }
     }
-    // Make before break: clusters and endpoints leave after listeners and routes moved on.
-    return [...responses, ...removals];
+    // Removal responses are built last so that nonces follow the order responses are sent in.
+    return [...updates, ...removals.map((removal) => removal())];
   }
 
   private answered(
@@ -124,10 +141,13 @@ export class DeltaProtocol {
   ): void {
     const answered = sub.status.answered(nonce, nack ? (message ?? '') : undefined, now);
     const sent = sub.inFlight.get(nonce);
-    for (const key of sub.inFlight.keys()) {
-      sub.inFlight.delete(key);
-      if (key === nonce) break;
-    }
+    // Answers come in order: responses sent before this one are settled too. An unknown
+    // nonce settles nothing.
+    if (sent)
+      for (const key of sub.inFlight.keys()) {
+        sub.inFlight.delete(key);
+        if (key === nonce) break;
+      }
     if (!answered || !nack || !sent) return;
     // The proxy kept what it had before this response; remember what it refused.
     for (const [name, version] of sent) {
@@ -136,13 +156,11 @@ export class DeltaProtocol {
     }
   }
 
-  /** The update (with the removals, unless they are deferred) and the deferred removals. */
-  private respond(
+  /** What the proxy lacks: resources it does not have in their current version, and names gone. */
+  private changes(
     typeUrl: TypeUrl,
     sub: DeltaSubscription,
-    now: number,
-    deferRemovals: boolean,
-  ): { update?: OutgoingResponse; removal?: OutgoingResponse } {
+  ): { version: string; updates: EncodedResource[]; removed: string[] } {
     const available = this.snapshot.resources.get(typeUrl) ?? new Map<string, EncodedResource>();
     const inScope = (name: string) => sub.wildcard || sub.names.has(name);
     const scope = [...available.values()].filter((resource) => inScope(resource.name));
@@ -157,18 +175,7 @@ export class DeltaProtocol {
     for (const name of sub.names) {
       if (!available.has(name) && !sub.has.has(name)) removed.add(name);
     }
-    const version = setVersion(scope);
-    const removedNow = deferRemovals ? [] : [...removed];
-    return {
-      update:
-        updates.length > 0 || removedNow.length > 0
-          ? this.response(typeUrl, sub, version, updates, removedNow, now)
-          : undefined,
-      removal:
-        deferRemovals && removed.size > 0
-          ? this.response(typeUrl, sub, version, [], [...removed], now)
-          : undefined,
-    };
+    return { version: setVersion(scope), updates, removed: [...removed] };
   }
 
   private response(

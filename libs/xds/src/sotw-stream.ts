@@ -65,10 +65,13 @@ export class SotwProtocol {
       this.subscriptions.set(typeUrl, sub);
     }
     const nonce = request.responseNonce ?? '';
-    if (nonce !== '') {
+    const latestNonce = sub.status.lastSent?.nonce ?? '';
+    // Nonces are checked only once this stream has sent the type: a client may carry its
+    // last nonce over from an earlier stream, and its request must still be answered.
+    if (nonce !== '' && latestNonce !== '') {
       // A request answering anything but our latest response is stale: a newer response
       // is on its way and the proxy will answer that one (xDS protocol, "Resource updates").
-      if (nonce !== sub.status.lastSent?.nonce) return [];
+      if (nonce !== latestNonce) return [];
       sub.status.answered(
         nonce,
         request.errorDetail ? (request.errorDetail.message ?? '') : undefined,
@@ -99,7 +102,7 @@ export class SotwProtocol {
       // listeners and routes are out, in a last CDS response.
       const leaving =
         typeUrl === CLUSTER ? this.leaving(typeUrl, sub) : new Map<string, EncodedResource>();
-      clustersLeaving = leaving.size > 0;
+      if (typeUrl === CLUSTER) clustersLeaving = leaving.size > 0;
       const response = this.respond(typeUrl, sub, new Set(), now, leaving);
       if (response) responses.push(response);
     }
@@ -152,15 +155,7 @@ export class SotwProtocol {
     const scope = this.scope(typeUrl, sub);
     if (setVersion(scope.values()) !== versionInfo) return false;
     sub.has = new Map(scope);
-    const response = {
-      version: versionInfo,
-      nonce: '',
-      at: now,
-      revision: this.snapshot.revision,
-      publishedAt: now,
-    };
-    sub.status.sent(response);
-    sub.status.answered('', undefined, now);
+    sub.status.alreadyHas(versionInfo, this.snapshot.revision, now);
     return true;
   }
 

@@ -45,6 +45,15 @@ export class TypeStatus {
     this.inFlight.set(response.nonce, response);
   }
 
+  /**
+   * Records that the proxy already has `version` without being sent it, as when it reconnects
+   * reporting what it has: nothing is sent and the type is in sync.
+   */
+  alreadyHas(version: string, revision: number | undefined, now: number): void {
+    this.sent({ version, nonce: '', at: now, revision, publishedAt: now });
+    this.answered('', undefined, now);
+  }
+
   /** Records the proxy's answer to `nonce`; returns the response answered, if it was in flight. */
   answered(nonce: string, errorMessage: string | undefined, now: number): SentResponse | undefined {
     const response = this.inFlight.get(nonce);

@@ -176,9 +176,13 @@ export class XdsEngine {
     await Promise.all(
       keys.map(async (key) => {
         try {
-          const snapshot = this.encode(key, await this.source.load(key), publishedAt);
           const group = this.groups.get(key);
           if (!group) return;
+          // The group's first load must land before this newer one, or it would overwrite it.
+          await group.loaded;
+          const loaded = await this.source.load(key);
+          if (this.groups.get(key) !== group) return;
+          const snapshot = this.encode(key, loaded, publishedAt, group.snapshot);
           group.snapshot = snapshot;
           for (const stream of group.streams) stream.push(snapshot);
         } catch (error) {
@@ -189,34 +193,53 @@ export class XdsEngine {
     );
   }
 
+  /** The group, loaded and registered: the caller adds its stream before awaiting anything else. */
   private async group(key: string): Promise<Group> {
-    let group = this.groups.get(key);
-    if (!group) {
-      const created: Group = { snapshot: EMPTY_SNAPSHOT, streams: new Set() };
-      created.loaded = this.source.load(key).then((snapshot) => {
-        created.snapshot = this.encode(key, snapshot, performance.now());
-      });
-      this.groups.set(key, created);
-      group = created;
+    for (;;) {
+      let group = this.groups.get(key);
+      if (!group) {
+        const created: Group = { snapshot: EMPTY_SNAPSHOT, streams: new Set() };
+        created.loaded = this.source.load(key).then(
+          (snapshot) => {
+            created.snapshot = this.encode(key, snapshot, performance.now());
+          },
+          (error: unknown) => {
+            // Forget the failure, so that the proxy's next attempt loads again.
+            if (this.groups.get(key) === created) this.groups.delete(key);
+            throw error;
+          },
+        );
+        this.groups.set(key, created);
+        group = created;
+      }
+      await group.loaded;
+      // The group's last stream may have closed meanwhile, dropping the group: a stream added
+      // to it now would never hear of changes.
+      if (this.groups.get(key) === group) return group;
     }
-    await group.loaded;
-    return group;
   }
 
+  /**
+   * Encodes and validates a group's resources. A resource that breaks Envoy's rules is not
+   * sent: its last good version from `previous` stays in its place, so proxies keep it.
+   */
   private encode(
     group: string,
     snapshot: ConfigSnapshot | undefined,
     publishedAt: number,
+    previous?: EncodedSnapshot,
   ): EncodedSnapshot {
     const before = this.encoder.bytesEncoded;
     const resources = new Map<TypeUrl, Map<string, EncodedResource>>();
     const rejected: EncodedResource[] = [];
     for (const resource of snapshot?.resources ?? []) {
-      const encoded = this.encoder.encode(resource);
+      let encoded = this.encoder.encode(resource);
       if (encoded.failures.length > 0) {
         rejected.push(encoded);
         this.logRejection(group, encoded);
-        continue;
+        const lastGood = previous?.resources.get(resource.typeUrl)?.get(resource.name);
+        if (!lastGood) continue;
+        encoded = lastGood;
       }
       let byName = resources.get(resource.typeUrl);
       if (!byName) resources.set(resource.typeUrl, (byName = new Map<string, EncodedResource>()));

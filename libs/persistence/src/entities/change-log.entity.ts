@@ -1,7 +1,7 @@
 import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 import type { ResourceKind } from '../../../mesh-model/src/resource-kinds';
 
-export type ChangeOperation = 'CREATE' | 'UPDATE' | 'DELETE' | 'TAG' | 'UNTAG';
+export type ChangeOperation = 'CREATE' | 'UPDATE' | 'DELETE' | 'TAG' | 'UNTAG' | 'TRACING';
 
 /** One row per successful write: who changed what in which mesh revision. */
 @Entity({ name: 'change_log' })

@@ -1,0 +1,147 @@
+import { RouteConfiguration } from '../../../envoy-api/generated/envoy/config/route/v3/route';
+import type {
+  HeaderMatcher,
+  QueryParameterMatcher,
+  RetryPolicy,
+  Route,
+  RouteAction,
+  RouteMatch,
+  VirtualHost,
+  WeightedCluster,
+} from '../../../envoy-api/generated/envoy/config/route/v3/route_components';
+import type { StringMatcher } from '../../../envoy-api/generated/envoy/type/matcher/v3/string';
+import type {
+  DestinationIr,
+  HeaderMatchIr,
+  QueryParameterMatchIr,
+  RetryIr,
+  RouteActionIr,
+  RouteConfigurationIr,
+  RouteIr,
+  RouteMatchIr,
+  StringMatchIr,
+  VirtualHostIr,
+  WeightedClusterIr,
+} from '../ir';
+import { duration } from './addresses';
+
+export function routeConfiguration(config: RouteConfigurationIr): RouteConfiguration {
+  return { name: config.name, virtualHosts: config.virtualHosts.map(virtualHost) };
+}
+
+export function virtualHost(host: VirtualHostIr): VirtualHost {
+  return { name: host.name, domains: [...host.domains], routes: host.routes.map(route) };
+}
+
+export function route(ir: RouteIr): Route {
+  return {
+    name: ir.name,
+    match: routeMatch(ir.match),
+    action: { $case: 'route', value: routeAction(ir.action) },
+  };
+}
+
+export function routeMatch(match: RouteMatchIr): RouteMatch {
+  return {
+    pathSpecifier: pathSpecifier(match.path),
+    ...(match.headers.length > 0 && { headers: match.headers.map(headerMatcher) }),
+    ...(match.queryParameters.length > 0 && {
+      queryParameters: match.queryParameters.map(queryParameterMatcher),
+    }),
+  };
+}
+
+function pathSpecifier(path: RouteMatchIr['path']): RouteMatch['pathSpecifier'] {
+  switch (path.kind) {
+    case 'prefix':
+      return { $case: 'prefix', value: path.value };
+    case 'exact':
+      return { $case: 'path', value: path.value };
+    case 'regex':
+      return { $case: 'safeRegex', value: { regex: path.value } };
+  }
+}
+
+/** String matches use `string_match`; Envoy deprecated the exact/prefix/suffix/regex fields. */
+export function headerMatcher(header: HeaderMatchIr): HeaderMatcher {
+  return {
+    name: header.name,
+    headerMatchSpecifier: headerMatchSpecifier(header.match),
+    ...(header.invert && { invertMatch: true }),
+  };
+}
+
+function headerMatchSpecifier(
+  match: HeaderMatchIr['match'],
+): HeaderMatcher['headerMatchSpecifier'] {
+  switch (match.kind) {
+    case 'present':
+      return { $case: 'presentMatch', value: true };
+    case 'range':
+      return { $case: 'rangeMatch', value: { start: match.start, end: match.end } };
+    case 'exact':
+    case 'prefix':
+    case 'suffix':
+    case 'regex':
+      return { $case: 'stringMatch', value: stringMatcher(match) };
+  }
+}
+
+export function stringMatcher(match: StringMatchIr): StringMatcher {
+  switch (match.kind) {
+    case 'exact':
+      return { matchPattern: { $case: 'exact', value: match.value } };
+    case 'prefix':
+      return { matchPattern: { $case: 'prefix', value: match.value } };
+    case 'suffix':
+      return { matchPattern: { $case: 'suffix', value: match.value } };
+    case 'regex':
+      return { matchPattern: { $case: 'safeRegex', value: { regex: match.value } } };
+  }
+}
+
+export function queryParameterMatcher(parameter: QueryParameterMatchIr): QueryParameterMatcher {
+  return {
+    name: parameter.name,
+    queryParameterMatchSpecifier:
+      parameter.exact === undefined
+        ? { $case: 'presentMatch', value: true }
+        : { $case: 'stringMatch', value: stringMatcher({ kind: 'exact', value: parameter.exact }) },
+  };
+}
+
+export function routeAction(action: RouteActionIr): RouteAction {
+  return {
+    clusterSpecifier: clusterSpecifier(action.destination),
+    ...(action.timeoutMs !== undefined && { timeout: duration(action.timeoutMs) }),
+    ...(action.idleTimeoutMs !== undefined && { idleTimeout: duration(action.idleTimeoutMs) }),
+    ...(action.retry !== undefined && { retryPolicy: retryPolicy(action.retry) }),
+    ...(action.maxStreamDurationMs !== undefined && {
+      maxStreamDuration: { maxStreamDuration: duration(action.maxStreamDurationMs) },
+    }),
+  };
+}
+
+function clusterSpecifier(destination: DestinationIr): RouteAction['clusterSpecifier'] {
+  return destination.kind === 'cluster'
+    ? { $case: 'cluster', value: destination.name }
+    : { $case: 'weightedClusters', value: weightedClusters(destination.clusters) };
+}
+
+/** Envoy divides by the sum of the weights (`total_weight` is deprecated). */
+export function weightedClusters(clusters: readonly WeightedClusterIr[]): WeightedCluster {
+  return { clusters: clusters.map(({ name, weight }) => ({ name, weight })) };
+}
+
+export function retryPolicy(retry: RetryIr): RetryPolicy {
+  return {
+    retryOn: retry.retryOn.join(','),
+    numRetries: retry.numRetries,
+    ...(retry.perTryTimeoutMs !== undefined && { perTryTimeout: duration(retry.perTryTimeoutMs) }),
+    ...(retry.retriableStatusCodes.length > 0 && {
+      retriableStatusCodes: [...retry.retriableStatusCodes],
+    }),
+  };
+}
+
+export { RouteConfiguration };

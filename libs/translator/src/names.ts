@@ -1,0 +1,115 @@
+import type { PortProtocol } from '../../mesh-model/src/validation';
+
+// Every Envoy resource name Trellis emits is built here.
+//
+// Sidecar names are App Mesh's (App Mesh user guide, "Envoy metrics"), so dashboards and alerts
+// built on App Mesh's Envoy stats (`listener.0.0.0.0_15000.*`, `cluster.cds_*.*`) keep working.
+// Within one proxy's configuration the mesh is fixed, and a cluster name is read from the right:
+// `<port>` (digits) and `<protocol>` (one of four words) are the last two parts, so a node name
+// that contains `_` cannot make two clusters collide.
+//
+// Proxyless gRPC clients get names of their own (`cds_proxyless_`, `rds_proxyless_`): the same
+// target is an EDS cluster for them and a DNS or static cluster for sidecars, and the xDS
+// engine caches encoded resources by name, so the two kinds must never share one.
+
+/**
+ * The sidecar's inbound listener, `lds_<direction>_<ip>_<port>`: iptables redirects traffic for
+ * the application's ports to 15000 (App Mesh `ProxyIngressPort`).
+ */
+export const INGRESS_LISTENER = 'lds_ingress_0.0.0.0_15000';
+export const INGRESS_PORT = 15000;
+
+/** The sidecar's outbound listener: iptables redirects the application's egress to 15001. */
+export const EGRESS_LISTENER = 'lds_egress_0.0.0.0_15001';
+export const EGRESS_PORT = 15001;
+
+/**
+ * `rds_egress_<protocol>_<port>`: one route configuration per destination port, holding a virtual
+ * host per backend virtual service; the protocol is part of the name because the HTTP connection
+ * manager in front of it differs (HTTP/1.1, HTTP/2, gRPC).
+ */
+export function egressRouteConfigurationName(protocol: PortProtocol, port: number): string {
+  return `rds_egress_${protocol}_${port}`;
+}
+
+/** `rds_ingress_<protocol>_<port>`: the inline route configuration of one inbound listener. */
+export function ingressRouteConfigurationName(protocol: PortProtocol, port: number): string {
+  return `rds_ingress_${protocol}_${port}`;
+}
+
+/**
+ * `cds_ingress_<mesh>_<node>_<protocol>_<port>`: the local application behind one listener of the
+ * proxy's own virtual node. A node has one listener per port, so the port makes it unique.
+ */
+export function ingressClusterName(
+  mesh: string,
+  node: string,
+  protocol: PortProtocol,
+  port: number,
+): string {
+  return `cds_ingress_${mesh}_${node}_${protocol}_${port}`;
+}
+
+/**
+ * `cds_egress_<mesh>_<targetNode>_<protocol>_<port>`: one listener of a target virtual node. Every
+ * backend and route that reaches that listener shares the cluster, as in App Mesh.
+ */
+export function egressClusterName(
+  mesh: string,
+  targetNode: string,
+  protocol: PortProtocol,
+  port: number,
+): string {
+  return `cds_egress_${mesh}_${targetNode}_${protocol}_${port}`;
+}
+
+/**
+ * `cds_egress_<mesh>_passthrough`: the ORIGINAL_DST cluster of the ALLOW_ALL egress filter. It has
+ * no `_<protocol>_<port>` suffix, so no target-node cluster can have this name.
+ */
+export function passthroughClusterName(mesh: string): string {
+  return `cds_egress_${mesh}_passthrough`;
+}
+
+/**
+ * The catch-all virtual host of the ALLOW_ALL egress filter. Its only domain is `*`, so the only
+ * virtual service it could clash with is one named `*`, which would clash on the domain anyway.
+ */
+export const PASSTHROUGH_VIRTUAL_HOST = '*';
+export const PASSTHROUGH_ROUTE = 'passthrough';
+
+/** The inbound virtual host: every request that reached the ingress port goes to the app. */
+export const INGRESS_VIRTUAL_HOST = 'ingress';
+
+/**
+ * The static cluster the App Mesh Envoy bootstrap adds for the local SDS agent (SPIRE) when
+ * `APPMESH_SDS_SOCKET_PATH` is set; SDS secrets are fetched through it.
+ */
+export const SDS_CLUSTER = 'static_cluster_sds_unix_socket';
+
+/** HTTP connection manager and TCP proxy stat prefixes, App Mesh's (`http.ingress.*`). */
+export const INGRESS_STAT_PREFIX = 'ingress';
+export const EGRESS_STAT_PREFIX = 'egress';
+
+/**
+ * A proxyless client's listener is the authority of its target URI: `xds:///<service>:<port>`
+ * asks for `<service>:<port>`, `xds:///<service>` for the bare name (gRFC A27).
+ */
+export function apiListenerName(virtualService: string, port?: number): string {
+  return port === undefined ? virtualService : `${virtualService}:${port}`;
+}
+
+/** `rds_proxyless_<virtualService>_<port>`: one per port of the virtual service's provider. */
+export function proxylessRouteConfigurationName(virtualService: string, port: number): string {
+  return `rds_proxyless_${virtualService}_${port}`;
+}
+
+/** `cds_proxyless_<mesh>_<targetNode>_<protocol>_<port>`: the EDS cluster of a target listener. */
+export function proxylessClusterName(
+  mesh: string,
+  targetNode: string,
+  protocol: PortProtocol,
+  port: number,
+): string {
+  return `cds_proxyless_${mesh}_${targetNode}_${protocol}_${port}`;
+}

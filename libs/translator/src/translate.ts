@@ -1,0 +1,43 @@
+import type { XdsResource } from '../../xds/src/encoded-resource';
+import { envoyResources } from './envoy/resources';
+import type { ProxyIr } from './ir';
+import type { EndpointRegistry, MeshSnapshot, ProxyTarget } from './mesh-snapshot';
+import { proxylessIr } from './mesh-to-ir/proxyless';
+import { sidecarIr } from './mesh-to-ir/sidecar';
+import { TranslationErrors, type TranslationError } from './translation-errors';
+
+export interface Translation {
+  resources: XdsResource[];
+  /** What could not be translated, by App Mesh resource path; everything else is in resources. */
+  errors: TranslationError[];
+}
+
+/**
+ * The Envoy resources one proxy needs, from a mesh snapshot. Pure and deterministic: the same
+ * snapshot gives the same resources in the same order. Best-effort: what does not resolve is
+ * reported and left out, and the resources stay consistent (every cluster a route or listener
+ * names exists, every EDS cluster has its ClusterLoadAssignment, every RDS name its
+ * RouteConfiguration).
+ */
+export function translate(
+  mesh: MeshSnapshot,
+  proxy: ProxyTarget,
+  registry?: EndpointRegistry,
+): Translation {
+  const { ir, errors } = proxyIr(mesh, proxy, registry);
+  return { resources: envoyResources(ir), errors };
+}
+
+/** The first two steps: App Mesh resources to the IR of one proxy. */
+export function proxyIr(
+  mesh: MeshSnapshot,
+  proxy: ProxyTarget,
+  registry?: EndpointRegistry,
+): { ir: ProxyIr; errors: TranslationError[] } {
+  const errors = new TranslationErrors();
+  const ir =
+    proxy.kind === 'sidecar'
+      ? sidecarIr(mesh, proxy.virtualNode, proxy.tracing, registry, errors)
+      : proxylessIr(mesh, proxy.virtualNode, registry, errors);
+  return { ir, errors: errors.list() };
+}

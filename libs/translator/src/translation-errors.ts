@@ -1,0 +1,45 @@
+/**
+ * A problem that kept part of a mesh from being translated. `path` names the App Mesh resource
+ * and field: `virtualNode/web.spec.backends[0].virtualService.virtualServiceName`.
+ */
+export interface TranslationError {
+  path: string;
+  message: string;
+}
+
+/** Collects errors while translation goes on with what is valid. */
+export class TranslationErrors {
+  private readonly collected: TranslationError[] = [];
+
+  add(path: string, message: string): void {
+    this.collected.push({ path, message });
+  }
+
+  /** Sorted, without duplicates: a resource reached twice reports its problem once. */
+  list(): TranslationError[] {
+    const seen = new Set<string>();
+    return this.collected
+      .filter((error) => {
+        const key = `${error.path}\u0000${error.message}`;
+        if (seen.has(key)) return false;
+        seen.add(key);
+        return true;
+      })
+      .sort((a, b) => compareStrings(a.path, b.path) || compareStrings(a.message, b.message));
+  }
+}
+
+/** Code-unit order, the same on every machine (localeCompare is not). */
+export function compareStrings(a: string, b: string): number {
+  if (a === b) return 0;
+  return a < b ? -1 : 1;
+}
+
+/** Resource paths, `virtualNode/<name>`, `virtualRouter/<router>/route/<name>`, ... */
+export const resourcePath = {
+  mesh: (mesh: string) => `mesh/${mesh}`,
+  virtualNode: (name: string) => `virtualNode/${name}`,
+  virtualRouter: (name: string) => `virtualRouter/${name}`,
+  route: (router: string, name: string) => `virtualRouter/${router}/route/${name}`,
+  virtualService: (name: string) => `virtualService/${name}`,
+};
