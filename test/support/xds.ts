@@ -252,11 +252,14 @@ export class TestConfigSource implements ConfigSource {
  * Retries an assertion until it holds, for what has no event to await: the server answers
  * an ACK or NACK with nothing, so proxy status changes without a response to wait for.
  */
-export async function eventually(assertion: () => void, timeoutMs = 2000): Promise<void> {
+export async function eventually(
+  assertion: () => void | Promise<void>,
+  timeoutMs = 2000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
-      assertion();
+      await assertion();
       return;
     } catch (error) {
       if (Date.now() > deadline) throw error;
