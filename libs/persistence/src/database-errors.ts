@@ -56,3 +56,12 @@ function errorFields(error: unknown): { code?: string; message: string } {
         : undefined;
   return { code, message: typeof record.message === 'string' ? record.message : '' };
 }
+
+/** Runs database work, translating driver failures as {@link translateDatabaseError} says. */
+export async function withDatabaseErrors<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    throw translateDatabaseError(error);
+  }
+}

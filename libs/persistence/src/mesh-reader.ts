@@ -1,6 +1,6 @@
 import type { DataSource } from 'typeorm';
 import type { ResourceKind } from '../../mesh-model/src/resource-kinds';
-import { translateDatabaseError } from './database-errors';
+import { withDatabaseErrors } from './database-errors';
 
 /** Everything stored for one mesh at one revision. */
 export interface MeshContents {
@@ -22,7 +22,7 @@ export class MeshReader {
 
   /** The mesh as one consistent snapshot; undefined when the mesh does not exist. */
   load(meshName: string): Promise<MeshContents | undefined> {
-    return this.guard(async () => {
+    return withDatabaseErrors(async () => {
       const runner = this.dataSource.createQueryRunner();
       await runner.connect();
       try {
@@ -68,19 +68,11 @@ export class MeshReader {
 
   /** Every mesh name's current revision, for the periodic resync. */
   revisions(): Promise<Map<string, number>> {
-    return this.guard(async () => {
+    return withDatabaseErrors(async () => {
       const rows: Array<{ mesh_name: string; revision: string }> = await this.dataSource.query(
         'SELECT mesh_name, revision FROM mesh_revision',
       );
       return new Map(rows.map((row) => [row.mesh_name, Number(row.revision)]));
     });
-  }
-
-  private async guard<T>(work: () => Promise<T>): Promise<T> {
-    try {
-      return await work();
-    } catch (error) {
-      throw translateDatabaseError(error);
-    }
   }
 }

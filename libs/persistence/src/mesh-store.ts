@@ -1,7 +1,7 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import { ConflictException } from '../../mesh-model/src/errors';
 import type { ResourceId, ResourceKind } from '../../mesh-model/src/resource-kinds';
-import { translateDatabaseError } from './database-errors';
+import { withDatabaseErrors } from './database-errors';
 import { ChangeLogEntity, type ChangeOperation } from './entities/change-log.entity';
 import { ClientTokenEntity } from './entities/client-token.entity';
 import { MeshResourceEntity } from './entities/mesh-resource.entity';
@@ -48,17 +48,17 @@ export class MeshStore {
 
   /** Runs `work` in one transaction; it commits only if `work` resolves. */
   async write<T>(work: (tx: MeshWriteTransaction) => Promise<T>): Promise<T> {
-    return this.guard(() =>
+    return withDatabaseErrors(() =>
       this.dataSource.transaction((manager) => work(new MeshWriteTransaction(manager))),
     );
   }
 
   get(id: ResourceId): Promise<StoredResource | undefined> {
-    return this.guard(() => findResource(this.dataSource.manager, id, false));
+    return withDatabaseErrors(() => findResource(this.dataSource.manager, id, false));
   }
 
   findByArn(arn: string): Promise<StoredResource | undefined> {
-    return this.guard(async () => {
+    return withDatabaseErrors(async () => {
       const row = await this.dataSource.manager.findOneBy(MeshResourceEntity, { arn });
       return row ? toStored(row) : undefined;
     });
@@ -72,7 +72,7 @@ export class MeshStore {
     limit: number,
     after: string | undefined,
   ): Promise<StoredResource[]> {
-    return this.guard(async () => {
+    return withDatabaseErrors(async () => {
       // Name order with the same collation for ORDER BY and `>`, so pages never overlap.
       const query = this.dataSource.manager
         .createQueryBuilder(MeshResourceEntity, 'r')
@@ -87,7 +87,7 @@ export class MeshStore {
   }
 
   async revision(meshName: string): Promise<number> {
-    return this.guard(async () => {
+    return withDatabaseErrors(async () => {
       const rows: Array<{ revision: string }> = await this.dataSource.query(
         'SELECT revision FROM mesh_revision WHERE mesh_name = $1',
         [meshName],
@@ -98,7 +98,7 @@ export class MeshStore {
 
   /** A mesh's tracing settings from the native API; undefined when none were set. */
   tracing(meshName: string): Promise<Record<string, unknown> | undefined> {
-    return this.guard(async () => {
+    return withDatabaseErrors(async () => {
       const rows: Array<{ settings: Record<string, unknown> }> = await this.dataSource.query(
         'SELECT settings FROM mesh_tracing WHERE mesh_name = $1',
         [meshName],
@@ -109,7 +109,7 @@ export class MeshStore {
 
   /** The change log of a mesh, oldest first. */
   changes(meshName: string): Promise<ChangeLogEntity[]> {
-    return this.guard(() =>
+    return withDatabaseErrors(() =>
       this.dataSource.manager.find(ChangeLogEntity, {
         where: { meshName },
         order: { revision: 'ASC' },
@@ -119,7 +119,7 @@ export class MeshStore {
 
   /** Forgets client tokens recorded before `cutoff`; returns how many. */
   purgeClientTokens(cutoff: Date): Promise<number> {
-    return this.guard(async () => {
+    return withDatabaseErrors(async () => {
       const result = await this.dataSource.manager
         .createQueryBuilder()
         .delete()
@@ -128,14 +128,6 @@ export class MeshStore {
         .execute();
       return result.affected ?? 0;
     });
-  }
-
-  private async guard<T>(work: () => Promise<T>): Promise<T> {
-    try {
-      return await work();
-    } catch (error) {
-      throw translateDatabaseError(error);
-    }
   }
 }
 

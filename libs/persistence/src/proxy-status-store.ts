@@ -1,5 +1,5 @@
 import type { DataSource } from 'typeorm';
-import { translateDatabaseError } from './database-errors';
+import { withDatabaseErrors } from './database-errors';
 
 /** One stream's status row. `status` is the xDS engine's ProxyStatus document. */
 export interface ProxyStatusRow {
@@ -30,7 +30,7 @@ export class ProxyStatusStore {
     disconnected: readonly number[],
     graceSeconds: number,
   ): Promise<void> {
-    await this.guard(() =>
+    await withDatabaseErrors(() =>
       this.dataSource.transaction(async (manager) => {
         await manager.query(
           `INSERT INTO xds_replica (replica_id, heartbeat_at) VALUES ($1, now())
@@ -80,7 +80,7 @@ export class ProxyStatusStore {
 
   /** A replica going away: its rows go with it. */
   async withdraw(replicaId: string): Promise<void> {
-    await this.guard(async () => {
+    await withDatabaseErrors(async () => {
       await this.dataSource.query('DELETE FROM proxy_status WHERE replica_id = $1', [replicaId]);
       await this.dataSource.query('DELETE FROM xds_replica WHERE replica_id = $1', [replicaId]);
     });
@@ -91,7 +91,7 @@ export class ProxyStatusStore {
     filter: { mesh?: string; nodeId?: string },
     graceSeconds: number,
   ): Promise<StoredProxyStatus[]> {
-    return this.guard(async () => {
+    return withDatabaseErrors(async () => {
       const rows: Array<{
         replica_id: string;
         stream_id: string;
@@ -113,13 +113,5 @@ export class ProxyStatusStore {
         status: row.status,
       }));
     });
-  }
-
-  private async guard<T>(work: () => Promise<T>): Promise<T> {
-    try {
-      return await work();
-    } catch (error) {
-      throw translateDatabaseError(error);
-    }
   }
 }
