@@ -22,6 +22,7 @@ import { METRICS_REGISTRY, MetricsController } from './metrics.controller';
 import { ProxiesController } from './proxies.controller';
 import { MeshTracingController } from './mesh-tracing.controller';
 import { BootstrapController } from './bootstrap.controller';
+import { PropagationController } from './propagation.controller';
 import { TagsController } from './tags.controller';
 
 export interface AdminApiDependencies {
@@ -79,6 +80,7 @@ export class AdminApiModule {
               ProxiesController,
               MeshTracingController,
               BootstrapController,
+              PropagationController,
             ]
           : []),
       ],

@@ -30,6 +30,8 @@ export interface ProxyStatus {
   connectedSince: string;
   /** SYNCED when every subscribed type is SYNCED; otherwise the worst state. */
   state: SyncState;
+  /** The latest mesh revision whose configuration the proxy has acknowledged in full. */
+  syncedRevision?: number;
   types: TypeSyncStatus[];
   /** Resources withheld from this proxy because they break Envoy's validation rules. */
   rejectedResources: Array<{ typeUrl: string; name: string; failures: ValidationFailure[] }>;

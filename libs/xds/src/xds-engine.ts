@@ -291,6 +291,11 @@ export class ProxyStream {
   groupKey?: string;
   private readonly protocol: SotwProtocol | DeltaProtocol;
   private snapshot: EncodedSnapshot;
+  /**
+   * The latest configuration revision the proxy is known to have in full: everything sent
+   * was acknowledged and nothing newer waits. "Propagated to revision R" means this ≥ R.
+   */
+  syncedRevision?: number;
 
   constructor(
     readonly id: number,
@@ -316,12 +321,24 @@ export class ProxyStream {
     // The gRPC layer hands SotW streams DiscoveryRequests and delta streams DeltaDiscoveryRequests.
     const responses = this.protocol.onRequest(request, now);
     this.send(responses);
-    this.engine.statusChangedFor(this);
+    this.settle();
   }
 
   push(snapshot: EncodedSnapshot): void {
     this.snapshot = snapshot;
     this.send(this.protocol.onSnapshot(snapshot, performance.now()));
+    this.settle();
+  }
+
+  /** After a request or push: a proxy with nothing unanswered is at the snapshot's revision. */
+  private settle(): void {
+    const states = this.protocol.statuses.map(({ status }) => status.state);
+    if (
+      this.snapshot.revision !== undefined &&
+      states.every((state) => state === 'SYNCED' || state === 'NOT_SENT')
+    ) {
+      this.syncedRevision = Math.max(this.snapshot.revision, this.syncedRevision ?? 0);
+    }
     this.engine.statusChangedFor(this);
   }
 
@@ -361,6 +378,7 @@ export class ProxyStream {
       protocol: this.kind,
       connectedSince: this.connectedSince.toISOString(),
       state: overallState(types.map((t) => t.state)),
+      syncedRevision: this.syncedRevision,
       types,
       rejectedResources: this.snapshot.rejected.map((r) => ({
         typeUrl: r.typeUrl,
