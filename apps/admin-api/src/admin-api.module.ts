@@ -23,7 +23,15 @@ import { ProxiesController } from './proxies.controller';
 import { MeshTracingController } from './mesh-tracing.controller';
 import { BootstrapController } from './bootstrap.controller';
 import { PropagationController } from './propagation.controller';
+import { PropagationService } from './propagation.service';
 import { TagsController } from './tags.controller';
+import { RolloutsController } from './rollouts.controller';
+import { rolloutProviders } from './rollouts.providers';
+import { MeshHistoryController } from './mesh-history.controller';
+import { MeshHistoryService } from './mesh-history.service';
+import { MeshRevertService } from './mesh-revert.service';
+import { RouteWeightsController } from './route-weights.controller';
+import { RouteWeightsService } from './route-weights.service';
 
 export interface AdminApiDependencies {
   options: AdminApiOptions;
@@ -81,6 +89,9 @@ export class AdminApiModule {
               MeshTracingController,
               BootstrapController,
               PropagationController,
+              RolloutsController,
+              RouteWeightsController,
+              MeshHistoryController,
             ]
           : []),
       ],
@@ -92,6 +103,11 @@ export class AdminApiModule {
         { provide: METRICS_REGISTRY, useValue: metrics },
         { provide: APP_FILTER, useFactory: () => new AppMeshExceptionFilter(logger) },
         MeshResourceService,
+        RouteWeightsService,
+        MeshHistoryService,
+        MeshRevertService,
+        PropagationService,
+        ...(serveApi ? rolloutProviders(dataSource, logger) : []),
         ...(serveApi ? [{ provide: JANITOR_LOGGER, useValue: logger }, ClientTokenJanitor] : []),
       ],
     };

@@ -17,6 +17,8 @@ export interface TrellisConfig {
   xdsAdvertise?: { host: string; port: number };
   /** How often the xDS role compares mesh revisions with what it loaded. */
   resyncMs: number;
+  /** How often the rollout scheduler looks for due work (TRELLIS_ROLLOUT_TICK_MS). */
+  rolloutTickMs: number;
   /** External Postgres; when absent an embedded Postgres runs with its data in `dataDir`. */
   databaseUrl?: string;
   dataDir: string;
@@ -82,6 +84,7 @@ export function loadConfig(env: Env): TrellisConfig {
     },
     xdsAdvertise: hostPort(env, 'TRELLIS_XDS_ADVERTISE_ADDRESS'),
     resyncMs: integer(env, 'TRELLIS_XDS_RESYNC_SECONDS', 5, 1, 3600) * 1000,
+    rolloutTickMs: integer(env, 'TRELLIS_ROLLOUT_TICK_MS', 250, 10, 60_000),
     httpHost: env.TRELLIS_HTTP_HOST ?? '127.0.0.1',
     httpPort: integer(env, 'TRELLIS_HTTP_PORT', 8080, 0, 65535),
     databaseUrl: env.DATABASE_URL || undefined,

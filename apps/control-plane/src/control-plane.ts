@@ -12,6 +12,7 @@ import {
 } from '../../../libs/persistence/src/embedded-postgres';
 import { AdminApiModule } from '../../admin-api/src/admin-api.module';
 import { sendAppMeshError } from '../../admin-api/src/app-mesh-exception.filter';
+import { startRolloutScheduler } from '../../admin-api/src/rollout-scheduler';
 import { MeshConfigSource } from '../../xds-server/src/mesh-config-source';
 import { MeshReader } from '../../../libs/persistence/src/mesh-reader';
 import { startXdsRole, type XdsRole } from '../../xds-server/src/xds-role';
@@ -92,6 +93,13 @@ export async function startControlPlane(
     app.use(express.json({ type: () => true, limit: '1mb', strict: true }));
     app.use(bodyParseErrors);
     await app.listen(config.httpPort, config.httpHost);
+    const rollouts = config.roles.has('admin')
+      ? startRolloutScheduler(
+          app,
+          { databaseUrl: database.url, tickMs: config.rolloutTickMs },
+          logger,
+        )
+      : undefined;
     const address = app.getHttpServer().address() as AddressInfo;
     const httpUrl = `http://${config.httpHost}:${address.port}`;
     const xdsAddress = xds ? `${config.xds.host}:${xds.port}` : undefined;
@@ -105,6 +113,8 @@ export async function startControlPlane(
       httpUrl,
       xds,
       close: async () => {
+        // Before the database goes: the scheduler finishes its step and releases its lock.
+        await rollouts?.stop();
         await app.close();
         await xds?.close();
         await dataSource.destroy();

@@ -41,6 +41,14 @@ export class ResourceInUseException extends AppMeshError {
   readonly httpStatus = 409;
 }
 
+/**
+ * Not an App Mesh exception: Trellis' native API answers it when an `If-Match` header names
+ * a version the resource no longer has (HTTP 412, RFC 9110 §13.1.1).
+ */
+export class PreconditionFailedException extends AppMeshError {
+  readonly httpStatus = 412;
+}
+
 export class TooManyRequestsException extends AppMeshError {
   readonly httpStatus = 429;
 }

@@ -7,6 +7,8 @@ import { ResourceReferenceEntity } from './entities/resource-reference.entity';
 import { InitialSchema1764201600000 } from './migrations/1764201600000-initial-schema';
 import { ProxyStatus1764288000000 } from './migrations/1764288000000-proxy-status';
 import { MeshTracing1764374400000 } from './migrations/1764374400000-mesh-tracing';
+import { ChangeReason1764460800000 } from './migrations/1764460800000-change-reason';
+import { Rollouts1764547200000 } from './migrations/1764547200000-rollouts';
 
 export function createDataSource(url: string, poolSize = 10): DataSource {
   return new DataSource({
@@ -19,7 +21,13 @@ export function createDataSource(url: string, poolSize = 10): DataSource {
       ChangeLogEntity,
       ClientTokenEntity,
     ],
-    migrations: [InitialSchema1764201600000, ProxyStatus1764288000000, MeshTracing1764374400000],
+    migrations: [
+      InitialSchema1764201600000,
+      ProxyStatus1764288000000,
+      MeshTracing1764374400000,
+      ChangeReason1764460800000,
+      Rollouts1764547200000,
+    ],
     synchronize: false,
     migrationsRun: false,
     // Fail fast instead of queueing forever when Postgres is gone: the API answers 503.

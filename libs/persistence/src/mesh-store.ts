@@ -25,12 +25,35 @@ export interface StoredResource {
   lastUpdatedAt: Date;
 }
 
+/** What the change log keeps of a resource before and after a change. */
+export interface ResourceSnapshot {
+  spec: Record<string, unknown>;
+  tags: Tag[];
+  version: number;
+}
+
+export function resourceSnapshot(resource: StoredResource): ResourceSnapshot {
+  return { spec: resource.spec, tags: resource.tags, version: resource.version };
+}
+
 export interface Change {
   id: ResourceId;
   operation: ChangeOperation;
   actor: string;
   before: unknown;
   after: unknown;
+  /** Why, in the writer's words; kept in the change log and shown in the mesh history. */
+  reason?: string;
+  /** The rollout that makes the change. */
+  rolloutId?: string;
+}
+
+/** Which changes of a mesh's history to list; unset members match everything. */
+export interface ChangeFilter {
+  kind?: ResourceKind;
+  parentName?: string;
+  name?: string;
+  rolloutId?: string;
 }
 
 /** Postgres channel carrying `{"mesh": name, "revision": n}` after every committed write. */
@@ -117,6 +140,31 @@ export class MeshStore {
     );
   }
 
+  /** One page of a mesh's change log, newest first, from just below `beforeRevision`. */
+  history(
+    meshName: string,
+    filter: ChangeFilter,
+    limit: number,
+    beforeRevision: number | undefined,
+  ): Promise<ChangeLogEntity[]> {
+    return withDatabaseErrors(() => {
+      const query = this.dataSource.manager
+        .createQueryBuilder(ChangeLogEntity, 'c')
+        .where('c.meshName = :meshName', { meshName })
+        .orderBy('c.revision', 'DESC')
+        .take(limit);
+      if (filter.kind !== undefined) query.andWhere('c.kind = :kind', { kind: filter.kind });
+      if (filter.parentName !== undefined)
+        query.andWhere('c.parentName = :parentName', { parentName: filter.parentName });
+      if (filter.name !== undefined) query.andWhere('c.name = :name', { name: filter.name });
+      if (filter.rolloutId !== undefined)
+        query.andWhere('c.rolloutId = :rolloutId', { rolloutId: filter.rolloutId });
+      if (beforeRevision !== undefined)
+        query.andWhere('c.revision < :beforeRevision', { beforeRevision });
+      return query.getMany();
+    });
+  }
+
   /** Forgets client tokens recorded before `cutoff`; returns how many. */
   purgeClientTokens(cutoff: Date): Promise<number> {
     return withDatabaseErrors(async () => {
@@ -185,6 +233,42 @@ export class MeshWriteTransaction {
 
   get(id: ResourceId): Promise<StoredResource | undefined> {
     return findResource(this.manager, id, true);
+  }
+
+  /** Every resource of a mesh, the mesh included; consistent while the mesh is locked. */
+  async resources(meshName: string): Promise<StoredResource[]> {
+    const rows = await this.manager.find(MeshResourceEntity, {
+      where: { meshName },
+      order: { kind: 'ASC', parentName: 'ASC', name: 'ASC' },
+    });
+    return rows.map(toStored);
+  }
+
+  /** The mesh's current revision (0 before its first write). */
+  async revision(meshName: string): Promise<number> {
+    const rows: Array<{ revision: string }> = await this.manager.query(
+      'SELECT revision FROM mesh_revision WHERE mesh_name = $1',
+      [meshName],
+    );
+    return Number(rows[0]?.revision ?? 0);
+  }
+
+  /** The change log of a mesh after `revision`, oldest first. */
+  changesAfter(meshName: string, revision: number): Promise<ChangeLogEntity[]> {
+    return this.manager
+      .createQueryBuilder(ChangeLogEntity, 'c')
+      .where('c.meshName = :meshName AND c.revision > :revision', { meshName, revision })
+      .orderBy('c.revision', 'ASC')
+      .getMany();
+  }
+
+  /** A mesh's tracing settings from the native API; undefined when none were set. */
+  async tracing(meshName: string): Promise<Record<string, unknown> | undefined> {
+    const rows: Array<{ settings: Record<string, unknown> }> = await this.manager.query(
+      'SELECT settings FROM mesh_tracing WHERE mesh_name = $1',
+      [meshName],
+    );
+    return rows[0]?.settings;
   }
 
   /** Replaces a mesh's tracing settings; returns the previous ones. */
@@ -337,8 +421,8 @@ export class MeshWriteTransaction {
     const revision = Number(rows[0]?.revision);
     await this.manager.query(
       `INSERT INTO change_log (mesh_name, revision, kind, parent_name, name, operation, actor,
-         before, after, created_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8::json, $9::json, now())`,
+         before, after, created_at, reason, rollout_id)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8::json, $9::json, now(), $10, $11)`,
       [
         change.id.meshName,
         revision,
@@ -349,6 +433,8 @@ export class MeshWriteTransaction {
         change.actor,
         change.before === null ? null : JSON.stringify(change.before),
         change.after === null ? null : JSON.stringify(change.after),
+        change.reason ?? null,
+        change.rolloutId ?? null,
       ],
     );
     await this.manager.query('SELECT pg_notify($1, $2)', [

@@ -172,12 +172,14 @@ export class SotwProtocol {
     if (sub.status.lastNack?.version === version) return undefined; // the proxy rejected exactly this
     let send: EncodedResource[];
     if (isCompleteSetType(typeUrl)) {
-      if (
-        version === sub.status.lastSent?.version &&
+      // Nothing to send when the proxy already has exactly the set, as after a request that only
+      // drops names: gRPC ends its ADS stream right after unsubscribing from its last listener,
+      // and an answer would reach a stream it has already closed.
+      const proxyHasScope =
+        sub.status.lastSent !== undefined &&
         sub.has.size === scope.size &&
-        forced.size === 0
-      )
-        return undefined;
+        [...scope].every(([name, resource]) => sub.has.get(name)?.version === resource.version);
+      if (proxyHasScope && forced.size === 0) return undefined;
       send = [...scope.values()];
       sub.has = new Map(scope);
     } else {

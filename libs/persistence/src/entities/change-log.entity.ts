@@ -41,4 +41,12 @@ export class ChangeLogEntity {
 
   @Column({ name: 'created_at', type: 'timestamptz', precision: 3 })
   createdAt!: Date;
+
+  /** Why the change was made, when the writer said (`revert to revision 7`). */
+  @Column({ type: 'text', nullable: true })
+  reason!: string | null;
+
+  /** The rollout that made the change, if a rollout did. */
+  @Column({ name: 'rollout_id', type: 'text', nullable: true })
+  rolloutId!: string | null;
 }

@@ -1,0 +1,374 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { Logger } from 'pino';
+import { BadRequestException, NotFoundException } from '../../../libs/mesh-model/src/errors';
+import { enforcedReferences } from '../../../libs/mesh-model/src/references';
+import { describeMissing, type ResourceId } from '../../../libs/mesh-model/src/resource-kinds';
+import {
+  sameWeights,
+  weightedTargetsOf,
+  weightsOf,
+  type Weights,
+} from '../../../libs/mesh-model/src/rollout';
+import {
+  abort,
+  describeStep,
+  describeWeights,
+  finish,
+  gatesPassed,
+  intervalElapsed,
+  propagated,
+  rollbackPropagated,
+  start,
+  weightsAtStep,
+  weightsWritten,
+  type Transition,
+} from '../../../libs/mesh-model/src/rollout-state';
+import { validateOperationInput, type RouteSpec } from '../../../libs/mesh-model/src/validation';
+import { withWeightedTargets } from '../../../libs/mesh-model/src/weighted-targets';
+import { resourceSnapshot, type StoredResource } from '../../../libs/persistence/src/mesh-store';
+import {
+  RolloutStore,
+  type RolloutTransaction,
+  type StoredRollout,
+} from '../../../libs/persistence/src/rollout-store';
+import { ADMIN_API_OPTIONS, type AdminApiOptions } from './admin-api.options';
+import { type Propagation, PropagationService } from './propagation.service';
+import { callGate, type GatePayload } from './rollout-gates';
+
+export const ROLLOUT_LOGGER = Symbol('RolloutLogger');
+
+type Step = (
+  current: StoredRollout,
+  tx: RolloutTransaction,
+  now: Date,
+) => Transition<StoredRollout> | Promise<Transition<StoredRollout>>;
+
+/**
+ * Takes a rollout one phase further when it is due: writes a step's weights, checks their
+ * propagation, calls the gates, ends an interval. The slow parts (propagation reads, gate
+ * calls) run without locks; their outcome is applied only if the rollout did not change
+ * meanwhile (a pause, a promote, an abort, or another scheduler), so a late answer never
+ * overrides a newer decision.
+ */
+@Injectable()
+export class RolloutRunner {
+  constructor(
+    private readonly store: RolloutStore,
+    private readonly propagation: PropagationService,
+    @Inject(ADMIN_API_OPTIONS) private readonly options: AdminApiOptions,
+    @Inject(ROLLOUT_LOGGER) private readonly logger: Logger,
+  ) {}
+
+  /** `cancel`: the process is stopping; a gate call in flight ends and changes nothing. */
+  async advance(id: string, cancel: AbortSignal = new AbortController().signal): Promise<void> {
+    const rollout = await this.store.get(id);
+    if (!rollout) return;
+    switch (rollout.state) {
+      case 'Pending':
+        await this.apply(rollout, (current, _tx, now) => start(current, now));
+        return;
+      case 'Progressing':
+      case 'Aborting':
+        await this.advancePhase(rollout, cancel);
+        return;
+      case 'Paused':
+      case 'WaitingPromotion':
+      case 'Succeeded':
+      case 'Aborted':
+      case 'Failed':
+        return;
+    }
+  }
+
+  private async advancePhase(rollout: StoredRollout, cancel: AbortSignal): Promise<void> {
+    switch (rollout.phase) {
+      case 'SettingWeights':
+        return this.setWeights(rollout);
+      case 'Propagating':
+        return this.checkPropagation(rollout);
+      case 'CheckingGates':
+        return this.checkGates(rollout, cancel);
+      case 'Waiting':
+        if (rollout.waitUntil && Date.now() < rollout.waitUntil.getTime()) return;
+        await this.apply(rollout, (current, _tx, now) => intervalElapsed(current, now));
+        return;
+      case null:
+        return;
+    }
+  }
+
+  private async setWeights(rollout: StoredRollout): Promise<void> {
+    try {
+      await this.apply(rollout, async (current, tx, now) => {
+        const written = await this.writeWeights(tx, current);
+        if ('drifted' in written) {
+          return abort(
+            current,
+            {
+              reason: `the route's weights were changed outside the rollout (${describeWeights(written.drifted)}, expected ${describeWeights(current.weights)})`,
+              outcome: 'Failed',
+              rollback: 'freeze',
+            },
+            now,
+          );
+        }
+        return weightsWritten(current, written.revision, written.changed, now);
+      });
+    } catch (error) {
+      // The route, a target or the mesh is gone, or the weights are not valid App Mesh any more:
+      // retrying cannot help. Anything else (Postgres away) is retried on the next tick.
+      if (!(error instanceof NotFoundException || error instanceof BadRequestException))
+        throw error;
+      await this.apply(rollout, (current, _tx, now) =>
+        current.state === 'Aborting'
+          ? finish(
+              current,
+              current.abort?.outcome ?? 'Failed',
+              now,
+              `${current.abort?.reason ?? 'aborted'}; the rollback could not set ${describeStep(current, current.stepIndex)}: ${error.message}`,
+            )
+          : abort(
+              current,
+              {
+                reason: `${describeStep(current, current.stepIndex)} could not be set: ${error.message}`,
+                outcome: 'Failed',
+                rollback: current.plan.onAbort,
+              },
+              now,
+            ),
+      );
+    }
+  }
+
+  /**
+   * Puts the current step's weights on the route, in the rollout's transaction, as an
+   * UpdateRoute would: version +1, references, change log (with the rollout's id), NOTIFY.
+   * Weights already in place are not written again. While Progressing, weights that differ
+   * from what the rollout last set mean someone else changed the route: reported, not written.
+   */
+  private async writeWeights(
+    tx: RolloutTransaction,
+    rollout: StoredRollout,
+  ): Promise<{ revision: number; changed: boolean } | { drifted: Weights }> {
+    const { meshName } = rollout;
+    const routeId: ResourceId = {
+      meshName,
+      kind: 'route',
+      parentName: rollout.virtualRouter,
+      name: rollout.route,
+    };
+    const current = await tx.mesh.get(routeId);
+    if (!current) throw new NotFoundException(describeMissing(routeId, this.options.accountId));
+    const spec = current.spec as RouteSpec;
+    const found = weightsOf(weightedTargetsOf(spec));
+    if (rollout.state === 'Progressing' && !sameWeights(found, rollout.weights)) {
+      return { drifted: found };
+    }
+    const wanted = weightsAtStep(rollout, rollout.stepIndex);
+    if (sameWeights(found, wanted)) {
+      return { revision: await tx.mesh.revision(meshName), changed: false };
+    }
+    const targets =
+      rollout.stepIndex < 0
+        ? rollout.originalTargets.map(({ virtualNode, weight }) => ({ virtualNode, weight }))
+        : Object.entries(wanted).map(([virtualNode, weight]) => ({ virtualNode, weight }));
+    const next = withWeightedTargets(spec, targets) as Record<string, unknown>;
+    validateOperationInput('UpdateRoute', {
+      meshName,
+      virtualRouterName: rollout.virtualRouter,
+      routeName: rollout.route,
+      spec: next,
+    });
+    const [missing] = await tx.mesh.missing(
+      meshName,
+      'virtualNode',
+      targets.map((target) => target.virtualNode),
+    );
+    if (missing !== undefined) {
+      throw new NotFoundException(
+        describeMissing(
+          { meshName, kind: 'virtualNode', parentName: '', name: missing },
+          this.options.accountId,
+        ),
+      );
+    }
+    const updated: StoredResource = {
+      ...current,
+      spec: next,
+      version: current.version + 1,
+      lastUpdatedAt: new Date(),
+    };
+    await tx.mesh.update(updated);
+    await tx.mesh.replaceReferences(routeId, enforcedReferences('route', next));
+    const revision = await tx.mesh.recordChange({
+      id: routeId,
+      operation: 'UPDATE',
+      actor: (rollout.state === 'Aborting' ? rollout.abort?.by : undefined) ?? rollout.createdBy,
+      before: resourceSnapshot(current),
+      after: resourceSnapshot(updated),
+      reason: `rollout ${rollout.state === 'Aborting' ? 'rollback to ' : ''}${describeStep(rollout, rollout.stepIndex)}`,
+      rolloutId: rollout.id,
+    });
+    return { revision, changed: true };
+  }
+
+  /**
+   * Progressing: every connected proxy must acknowledge the step's revision; a rejection of it
+   * aborts, and the propagation timeout fails the rollout. Aborting: proxies that rejected the
+   * rollback are not waited for, and at the timeout the rollback goes on regardless.
+   */
+  private async checkPropagation(rollout: StoredRollout): Promise<void> {
+    const revision = rollout.revision ?? 0;
+    let propagation: Propagation;
+    try {
+      propagation = await this.propagation.propagation(rollout.meshName, revision);
+    } catch (error) {
+      if (!(error instanceof NotFoundException)) throw error;
+      // The mesh is gone (its routes were deleted first): nothing is left to roll out or back.
+      await this.apply(rollout, (current, _tx, now) =>
+        finish(
+          {
+            ...current,
+            abort: current.abort ?? {
+              reason: error.message,
+              outcome: 'Failed',
+              rollback: 'freeze',
+            },
+          },
+          'Failed',
+          now,
+          error.message,
+        ),
+      );
+      return;
+    }
+    const rejections = propagation.nacked.filter((nack) => (nack.revision ?? -1) >= revision);
+    const timedOut =
+      Date.now() - rollout.phaseStartedAt.getTime() > rollout.plan.propagationTimeoutMs;
+    const waitingFor = (nodes: Array<{ node: string }>) =>
+      [...new Set(nodes.map((proxy) => proxy.node))].join(', ');
+    if (rollout.state === 'Progressing') {
+      const [rejection] = rejections;
+      if (rejection) {
+        await this.apply(rollout, (current, _tx, now) =>
+          abort(
+            current,
+            {
+              reason:
+                `proxy ${rejection.node} rejected the ${rejection.type} configuration of revision ${rejection.revision}: ${rejection.message}` +
+                (rejections.length > 1 ? ` (and ${rejections.length - 1} more rejections)` : ''),
+              outcome: 'Aborted',
+              rollback: current.plan.onAbort,
+            },
+            now,
+          ),
+        );
+      } else if (propagation.pending.length === 0) {
+        await this.apply(rollout, (current, _tx, now) =>
+          propagated(current, propagation.acked, propagation.proxies, now),
+        );
+      } else if (timedOut) {
+        await this.apply(rollout, (current, _tx, now) =>
+          abort(
+            current,
+            {
+              reason: `the proxies did not acknowledge revision ${revision} within ${rollout.plan.propagationTimeoutMs} ms (${propagation.acked} of ${propagation.proxies} did; waiting for ${waitingFor(propagation.pending)})`,
+              outcome: 'Failed',
+              rollback: current.plan.onAbort,
+            },
+            now,
+          ),
+        );
+      }
+      return;
+    }
+    const rejected = new Set(rejections.map((nack) => nack.node));
+    const pending = propagation.pending.filter((proxy) => !rejected.has(proxy.node));
+    if (pending.length === 0) {
+      await this.apply(rollout, (current, _tx, now) =>
+        propagated(current, propagation.acked, propagation.proxies, now),
+      );
+    } else if (timedOut) {
+      await this.apply(rollout, (current, _tx, now) => {
+        const next = rollbackPropagated(current, now);
+        return {
+          rollout: next.rollout,
+          events: [
+            {
+              at: now,
+              type: 'RollbackPropagationTimedOut',
+              message: `the proxies did not acknowledge revision ${revision} of the rollback within ${rollout.plan.propagationTimeoutMs} ms (waiting for ${waitingFor(pending)}); going on`,
+              stepIndex: current.stepIndex,
+              revision,
+            },
+            ...next.events,
+          ],
+        };
+      });
+    }
+  }
+
+  /** Calls the gates in order; the first that does not pass aborts the rollout. */
+  private async checkGates(rollout: StoredRollout, cancel: AbortSignal): Promise<void> {
+    const weight = rollout.plan.steps[rollout.stepIndex] ?? 0;
+    const payload: GatePayload = {
+      rollout: {
+        id: rollout.id,
+        meshName: rollout.meshName,
+        route: { virtualRouter: rollout.virtualRouter, route: rollout.route },
+        from: rollout.from,
+        to: rollout.to,
+      },
+      step: { number: rollout.stepIndex + 1, of: rollout.plan.steps.length, weight },
+      weights: rollout.weights,
+      revision: rollout.revision ?? 0,
+    };
+    const passed: string[] = [];
+    for (const gate of rollout.plan.gates) {
+      const result = await callGate(gate, payload, cancel);
+      // Stopping: the phase stays CheckingGates, and whoever runs the scheduler next calls again.
+      if (cancel.aborted) return;
+      if (!result.passed) {
+        await this.apply(rollout, (current, _tx, now) =>
+          abort(
+            current,
+            { reason: result.message, outcome: 'Aborted', rollback: current.plan.onAbort },
+            now,
+          ),
+        );
+        return;
+      }
+      passed.push(result.message);
+    }
+    await this.apply(rollout, (current, _tx, now) => gatesPassed(current, passed, now));
+  }
+
+  /**
+   * Applies a step to the rollout as `seen` — with the mesh and then the rollout locked (the
+   * order every rollout transaction takes), and only if nothing changed it since it was read.
+   */
+  private async apply(seen: StoredRollout, step: Step): Promise<void> {
+    const applied = await this.store.write(async (tx) => {
+      await tx.mesh.lockMesh(seen.meshName);
+      const current = await tx.lock(seen.id);
+      if (!current || current.seq !== seen.seq) return undefined;
+      const transition = await step(current, tx, new Date());
+      const saved = await tx.save(transition.rollout);
+      for (const event of transition.events) await tx.addEvent(saved.id, event);
+      return { rollout: saved, events: transition.events };
+    });
+    for (const event of applied?.events ?? []) {
+      this.logger.info(
+        {
+          mesh: seen.meshName,
+          rollout: seen.id,
+          state: applied?.rollout.state,
+          step: event.stepIndex,
+          revision: event.revision,
+          event: event.type,
+        },
+        `rollout ${event.type}: ${event.message}`,
+      );
+    }
+  }
+}
