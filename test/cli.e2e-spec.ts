@@ -463,6 +463,134 @@ describe('the trellis CLI', () => {
       return { run: await run, received: await received };
     }
 
+    const startRollout = (meshName: string, ...args: string[]) =>
+      ci([
+        ...['rollout', 'start', '--mesh', meshName, '--router', 'api', '--route', 'canary'],
+        ...['--from', 'blue', '--to', 'green', ...args],
+      ]);
+
+    it('runs a rollout to the end with --wait: exit 0, the sidecar got every step in order', async () => {
+      const meshName = await canaryMesh();
+      const web = await sidecar(meshName, 'web');
+      await synced(meshName, 1);
+      const { run, received } = await runWhile(
+        startRollout(
+          meshName,
+          '--steps',
+          '50,100',
+          '--interval',
+          '1s',
+          '--wait',
+          '--timeout',
+          '30s',
+          '--output',
+          'json',
+        ),
+        receiveWeights(web, meshName, { blue: 0, green: 100 }),
+      );
+      expect(run.stderr).toBe('');
+      expect(run.code).toBe(0);
+      expect(JSON.parse(run.stdout)).toMatchObject({
+        state: 'Succeeded',
+        weights: { blue: 0, green: 100 },
+      });
+      const blueShares = (received as Array<Record<string, number>>).map(
+        (w) => w[egressCluster(meshName, 'blue')],
+      );
+      expect(blueShares).toEqual([50, 0]);
+    });
+
+    it('exits 3 when the rollout waits for promotion, and 0 once promoted', async () => {
+      const meshName = await canaryMesh();
+      const web = await sidecar(meshName, 'web');
+      await synced(meshName, 1);
+      const acking = receiveWeights(web, meshName, { blue: 0, green: 100 });
+      const started = await startRollout(
+        meshName,
+        ...[
+          '--steps',
+          '50,100',
+          '--interval',
+          '1s',
+          '--require-promotion',
+          '--wait',
+          '--timeout',
+          '30s',
+        ],
+      );
+      expect(started.code).toBe(3);
+      expect(started.stdout).toContain('WaitingPromotion');
+      const id = /Rollout (\S+) started/.exec(started.stdout)![1]!;
+
+      expect((await ci(['rollout', 'promote', id, '--mesh', meshName])).code).toBe(0);
+      const watched = await ci([
+        'rollout',
+        'status',
+        id,
+        '--mesh',
+        meshName,
+        '--watch',
+        '--timeout',
+        '30s',
+      ]);
+      expect(watched.code).toBe(0);
+      expect(watched.stdout).toContain('Succeeded');
+      await acking;
+    });
+
+    it('exits 1 when a gate aborts the rollout, and the weights return to the original', async () => {
+      const meshName = await canaryMesh();
+      const web = await sidecar(meshName, 'web');
+      await synced(meshName, 1);
+      const gate = createServer((_request, response) => response.writeHead(500).end('not healthy'));
+      await new Promise<void>((resolve) => gate.listen(0, '127.0.0.1', resolve));
+      try {
+        const gateUrl = `http://127.0.0.1:${(gate.address() as AddressInfo).port}/gate`;
+        const { run, received } = await runWhile(
+          startRollout(
+            meshName,
+            '--steps',
+            '50,100',
+            '--interval',
+            '1s',
+            '--gate',
+            gateUrl,
+            '--wait',
+            '--timeout',
+            '30s',
+          ),
+          receiveWeights(web, meshName, { blue: 100, green: 0 }),
+        );
+        expect(run.code).toBe(1);
+        expect(run.stdout).toContain('Aborted');
+        const blueShares = (received as Array<Record<string, number>>).map(
+          (w) => w[egressCluster(meshName, 'blue')],
+        );
+        expect(blueShares).toEqual([50, 100]);
+      } finally {
+        gate.close();
+      }
+    });
+
+    it('exits 2 when --wait times out before the rollout ends', async () => {
+      const meshName = await canaryMesh();
+      await sidecar(meshName, 'web');
+      await synced(meshName, 1);
+      const run = await startRollout(
+        meshName,
+        '--steps',
+        '10,100',
+        '--interval',
+        '1h',
+        '--wait',
+        '--timeout',
+        '2s',
+      );
+      expect(run.code).toBe(2);
+      const id = /Rollout (\S+) started/.exec(run.stdout)![1]!;
+      expect((await ci(['rollout', 'abort', id, '--mesh', meshName])).code).toBe(0);
+    });
+
     it('lists proxies like istioctl proxy-status, and as JSON', async () => {
       const meshName = await canaryMesh();
       await sidecar(meshName, 'web');

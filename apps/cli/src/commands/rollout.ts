@@ -21,13 +21,14 @@ const POLL_MS = 1000;
 interface Rollout {
   id: string;
   state: string;
-  plan?: { steps?: number[] };
-  /** The step being worked on, from 0; -1 while rolling back to the original weights. */
-  stepIndex?: number;
+  /** The percentages sent to the new node, in order. */
+  steps?: number[];
+  /** The step being worked on, from 1; 0 before the first step and while rolling back. */
+  step?: number;
   weights?: Weights;
   propagation?: Propagation;
   abort?: { reason?: string } | null;
-  events?: Array<{ at?: string; message?: string }>;
+  events?: Array<{ time?: string; message?: string }>;
 }
 
 /** How a rollout's state ends a watch: the exit code, or undefined while it moves on its own. */
@@ -329,10 +330,8 @@ function printRollout(terminal: Terminal, rollout: Rollout): void {
 
 /** `Progressing, step 2/4`; with the reason of an abort. */
 function describeState(rollout: Rollout): string {
-  const steps = rollout.plan?.steps;
-  const index = rollout.stepIndex;
-  const step =
-    index === undefined || index < 0 ? '' : `, step ${index + 1}${steps ? `/${steps.length}` : ''}`;
+  const steps = rollout.steps;
+  const step = rollout.step ? `, step ${rollout.step}${steps ? `/${steps.length}` : ''}` : '';
   const abort = rollout.abort?.reason ? ` (${rollout.abort.reason})` : '';
   return `${rollout.state}${step}${abort}`;
 }
@@ -348,8 +347,8 @@ function progressLine(rollout: Rollout): string {
     .join(' · ');
 }
 
-function formatEvent(event: { at?: string; message?: string }): string {
-  return [event.at?.replace(/\.\d+Z$/, 'Z'), event.message].filter(Boolean).join('  ');
+function formatEvent(event: { time?: string; message?: string }): string {
+  return [event.time?.replace(/\.\d+Z$/, 'Z'), event.message].filter(Boolean).join('  ');
 }
 
 function rolloutId(positionals: string[], usage: string): string {
