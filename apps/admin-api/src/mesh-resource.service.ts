@@ -20,6 +20,7 @@ import {
 } from '../../../libs/mesh-model/src/resource-kinds';
 import {
   MeshStore,
+  resourceSnapshot,
   type MeshWriteTransaction,
   type StoredResource,
   type Tag,
@@ -140,7 +141,7 @@ export class MeshResourceService {
         operation: 'CREATE',
         actor: request.actor,
         before: null,
-        after: snapshot(resource),
+        after: resourceSnapshot(resource),
       });
       return { body: resourceData(resource, this.options.accountId, 'ACTIVE'), revision };
     });
@@ -168,8 +169,8 @@ export class MeshResourceService {
         id,
         operation: 'UPDATE',
         actor: request.actor,
-        before: snapshot(current),
-        after: snapshot(updated),
+        before: resourceSnapshot(current),
+        after: resourceSnapshot(updated),
       });
       return { body: resourceData(updated, this.options.accountId, 'ACTIVE'), revision };
     });
@@ -188,7 +189,7 @@ export class MeshResourceService {
         id,
         operation: 'DELETE',
         actor,
-        before: snapshot(current),
+        before: resourceSnapshot(current),
         after: null,
       });
       return {
@@ -254,8 +255,8 @@ export class MeshResourceService {
         id: current.id,
         operation,
         actor,
-        before: snapshot(current),
-        after: snapshot({ ...current, tags }),
+        before: resourceSnapshot(current),
+        after: resourceSnapshot({ ...current, tags }),
       });
       return { body: {}, revision };
     });
@@ -400,11 +401,6 @@ export class MeshResourceService {
       );
     }
   }
-}
-
-/** What the change log keeps of a resource. */
-function snapshot(resource: StoredResource): Record<string, unknown> {
-  return { spec: resource.spec, tags: resource.tags, version: resource.version };
 }
 
 function fingerprint(request: WriteRequest): string {
