@@ -41,6 +41,11 @@ export class SotwProtocol {
     private readonly onAnswer?: AnswerListener,
   ) {}
 
+  /** The per-type statuses alone: cheap enough to read after every message. */
+  get typeStatuses(): TypeStatus[] {
+    return [...this.subscriptions.values()].map((sub) => sub.status);
+  }
+
   get statuses(): Array<{ status: TypeStatus; subscribed: string[] | '*' }> {
     return [...this.subscriptions.values()].map((sub) => ({
       status: sub.status,

@@ -332,7 +332,7 @@ export class ProxyStream {
 
   /** After a request or push: a proxy with nothing unanswered is at the snapshot's revision. */
   private settle(): void {
-    const states = this.protocol.statuses.map(({ status }) => status.state);
+    const states = this.protocol.typeStatuses.map((status) => status.state);
     if (
       this.snapshot.revision !== undefined &&
       states.every((state) => state === 'SYNCED' || state === 'NOT_SENT')
