@@ -44,8 +44,6 @@ export class AdsServer {
     // limit makes Node's HTTP/2 refuse new streams.
     'grpc-node.max_session_memory': Number.MAX_SAFE_INTEGER,
     'grpc.max_concurrent_streams': 1_000_000,
-    // Channelz bookkeeping costs CPU on every stream and call; Trellis exposes its own status.
-    'grpc.enable_channelz': 0,
   });
 
   constructor(

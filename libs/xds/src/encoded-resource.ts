@@ -30,14 +30,28 @@ export interface EncodedResource {
   failures: readonly ValidationFailure[];
 }
 
+/** How many resources the content cache of a `ResourceEncoder` keeps by default. */
+export const DEFAULT_CONTENT_CACHE_SIZE = 50_000;
+
 /**
  * Encodes, hashes and validates resources, once per message object: a source that reuses
  * one message object for many proxies pays for it once. Entries go away with their messages.
+ *
+ * A source that builds new message objects on every load (the translating one) still pays
+ * only for encoding and hashing: a second cache, keyed by type, name and the hash of the
+ * encoded message, hands back the resource already validated and wrapped. Equal bytes mean
+ * an equal message (the validator applies proto3 defaults, as encoding does), so the
+ * version and the validation failures are the same. That cache keeps the most recently
+ * used `contentCacheSize` resources.
  */
 export class ResourceEncoder {
   private readonly cache = new WeakMap<object, EncodedResource>();
+  /** `${typeUrl}\0${name}\0${sha256 of the message}` → resource, least recently used first. */
+  private readonly byContent = new Map<string, EncodedResource>();
   /** Bytes produced by encoding, for the "encoded vs sent" metric. */
   bytesEncoded = 0;
+
+  constructor(private readonly contentCacheSize = DEFAULT_CONTENT_CACHE_SIZE) {}
 
   encode(resource: XdsResource): EncodedResource {
     const cached = this.cache.get(resource.message);
@@ -47,7 +61,18 @@ export class ResourceEncoder {
     const type = messageTypeRegistry.get(typeName);
     if (!type) throw new Error(`no generated message type for ${resource.typeUrl}`);
     const value = type.encode(resource.message).finish();
-    const version = createHash('sha256').update(value).digest('base64url').slice(0, 22);
+    this.bytesEncoded += value.length;
+    const hash = createHash('sha256').update(value).digest('base64url');
+    const key = `${resource.typeUrl}\u0000${resource.name}\u0000${hash}`;
+    const known = this.byContent.get(key);
+    if (known) {
+      // Most recently used last.
+      this.byContent.delete(key);
+      this.byContent.set(key, known);
+      this.cache.set(resource.message, known);
+      return known;
+    }
+    const version = hash.slice(0, 22);
     const any = new BinaryWriter()
       .uint32(10)
       .string(resource.typeUrl)
@@ -70,8 +95,17 @@ export class ResourceEncoder {
       deltaResource,
       failures: validateResource(typeName, resource.message),
     };
-    this.bytesEncoded += value.length;
     this.cache.set(resource.message, encoded);
+    if (this.contentCacheSize > 0) {
+      this.byContent.set(key, encoded);
+      if (this.byContent.size > this.contentCacheSize) {
+        // Least recently used first.
+        for (const oldest of this.byContent.keys()) {
+          this.byContent.delete(oldest);
+          break;
+        }
+      }
+    }
     return encoded;
   }
 }
