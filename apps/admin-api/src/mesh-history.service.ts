@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { BadRequestException, NotFoundException } from '../../../libs/mesh-model/src/errors';
+import { NotFoundException } from '../../../libs/mesh-model/src/errors';
 import {
   describeMissing,
   meshId,
@@ -12,6 +12,7 @@ import type {
 } from '../../../libs/persistence/src/entities/change-log.entity';
 import { type ChangeFilter, MeshStore } from '../../../libs/persistence/src/mesh-store';
 import { ADMIN_API_OPTIONS, type AdminApiOptions } from './admin-api.options';
+import { decodePageToken, encodePageToken, isRevision } from './page-token';
 
 /** One change-log row as `GET /v1/meshes/{mesh}/history` shows it. */
 export interface HistoryEntry {
@@ -90,31 +91,19 @@ export class MeshHistoryService {
     if (revision === 0 && !(await this.store.get(meshId(meshName)))) {
       throw new NotFoundException(describeMissing(meshId(meshName), this.options.accountId));
     }
-    const rows = await this.store.history(meshName, filter, limit + 1, decodeToken(nextToken));
+    const rows = await this.store.history(
+      meshName,
+      filter,
+      limit + 1,
+      decodePageToken(nextToken, isRevision),
+    );
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];
     return {
       meshName,
       revision,
       changes: page.map(historyEntry),
-      ...(rows.length > limit && last && { nextToken: encodeToken(last.revision) }),
+      ...(rows.length > limit && last && { nextToken: encodePageToken(last.revision) }),
     };
   }
-}
-
-/** Page tokens are opaque to clients: the revision the next page starts below. */
-function encodeToken(before: number): string {
-  return Buffer.from(JSON.stringify({ before }), 'utf8').toString('base64url');
-}
-
-function decodeToken(token: string | undefined): number | undefined {
-  if (token === undefined) return undefined;
-  try {
-    const decoded: unknown = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
-    const before = (decoded as { before?: unknown } | null)?.before;
-    if (Number.isInteger(before)) return before as number;
-  } catch {
-    // fall through
-  }
-  throw new BadRequestException('nextToken: is not a token returned by this API');
 }

@@ -26,6 +26,7 @@ import {
   type Tag,
 } from '../../../libs/persistence/src/mesh-store';
 import { ADMIN_API_OPTIONS, type AdminApiOptions } from './admin-api.options';
+import { decodePageToken, encodePageToken, isName } from './page-token';
 import { resourceData, resourceRef } from './resource-data';
 
 export interface WriteRequest {
@@ -97,13 +98,13 @@ export class MeshResourceService {
       meshName,
       parentName,
       pageSize + 1,
-      decodeToken(nextToken),
+      decodePageToken(nextToken, isName),
     );
     const page = rows.slice(0, pageSize);
     const last = page[page.length - 1];
     return {
       items: page.map((row) => resourceRef(row, this.options.accountId)),
-      nextToken: rows.length > pageSize && last ? encodeToken(last.id.name) : undefined,
+      nextToken: rows.length > pageSize && last ? encodePageToken(last.id.name) : undefined,
     };
   }
 
@@ -207,7 +208,7 @@ export class MeshResourceService {
     const resource = await this.store.findByArn(arn);
     if (!resource) throw new NotFoundException(`No resource with ARN ${arn}`);
     const sorted = [...resource.tags].sort((a, b) => compare(a.key, b.key));
-    const after = decodeToken(nextToken);
+    const after = decodePageToken(nextToken, isName);
     const remaining =
       after === undefined ? sorted : sorted.filter((tag) => compare(tag.key, after) > 0);
     const pageSize = limit ?? 50;
@@ -215,7 +216,7 @@ export class MeshResourceService {
     const last = page[page.length - 1];
     return {
       tags: page,
-      nextToken: remaining.length > pageSize && last ? encodeToken(last.key) : undefined,
+      nextToken: remaining.length > pageSize && last ? encodePageToken(last.key) : undefined,
     };
   }
 
@@ -411,26 +412,4 @@ function fingerprint(request: WriteRequest): string {
 
 function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
-}
-
-/** Page tokens are opaque to clients: the last name of the previous page. */
-function encodeToken(after: string): string {
-  return Buffer.from(JSON.stringify({ after }), 'utf8').toString('base64url');
-}
-
-function decodeToken(token: string | undefined): string | undefined {
-  if (token === undefined) return undefined;
-  try {
-    const decoded: unknown = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
-    if (
-      typeof decoded === 'object' &&
-      decoded !== null &&
-      typeof (decoded as { after?: unknown }).after === 'string'
-    ) {
-      return (decoded as { after: string }).after;
-    }
-  } catch {
-    // fall through
-  }
-  throw new BadRequestException('nextToken: is not a token returned by this API');
 }

@@ -1,10 +1,13 @@
 import { RouteConfiguration } from '../../../libs/envoy-api/generated/envoy/config/route/v3/route';
 import type { MeshContents } from '../../../libs/persistence/src/mesh-reader';
 import type { StoredResource } from '../../../libs/persistence/src/mesh-store';
-import type { MeshSnapshot, TracingSettings } from '../../../libs/translator/src/mesh-snapshot';
+import {
+  meshSnapshot,
+  type MeshSnapshot,
+  type TracingSettings,
+} from '../../../libs/translator/src/mesh-snapshot';
 import { translate } from '../../../libs/translator/src/translate';
 import { ROUTE_CONFIGURATION } from '../../../libs/xds/src/resource-types';
-import { meshSnapshot } from '../../xds-server/src/mesh-config-source';
 
 /** One route configuration as the sidecars of `virtualNodes` get it, before and after a change. */
 export interface RouteConfigurationChange {

@@ -1,12 +1,5 @@
 import type { Logger } from 'pino';
 import type { Node } from '../../../libs/envoy-api/generated/envoy/config/core/v3/base';
-import type {
-  MeshSpec,
-  RouteSpec,
-  VirtualNodeSpec,
-  VirtualRouterSpec,
-  VirtualServiceSpec,
-} from '../../../libs/mesh-model/src/validation';
 import {
   nodeTracingOverrides,
   resolveTracing,
@@ -15,7 +8,7 @@ import {
 } from '../../../libs/mesh-model/src/tracing';
 import { MeshChangeFeed } from '../../../libs/persistence/src/mesh-change-feed';
 import type { MeshContents, MeshReader } from '../../../libs/persistence/src/mesh-reader';
-import type { MeshSnapshot, ProxyTarget } from '../../../libs/translator/src/mesh-snapshot';
+import { meshSnapshot, type ProxyTarget } from '../../../libs/translator/src/mesh-snapshot';
 import { translate } from '../../../libs/translator/src/translate';
 import type { ConfigSnapshot, ConfigSource } from '../../../libs/xds/src/config-source';
 
@@ -160,46 +153,6 @@ export class MeshConfigSource implements ConfigSource {
       this.logger.warn({ err: error }, 'mesh resync failed; serving the last good configuration');
     }
   }
-}
-
-/** The input model of the translator from the stored rows. */
-export function meshSnapshot(contents: MeshContents): MeshSnapshot {
-  const virtualNodes = new Map<string, VirtualNodeSpec>();
-  const virtualRouters = new Map<string, VirtualRouterSpec>();
-  const virtualServices = new Map<string, VirtualServiceSpec>();
-  const routes = new Map<string, Array<{ name: string; spec: RouteSpec }>>();
-  let spec: MeshSpec = {};
-  for (const resource of contents.resources) {
-    switch (resource.kind) {
-      case 'mesh':
-        spec = resource.spec;
-        break;
-      case 'virtualNode':
-        virtualNodes.set(resource.name, resource.spec);
-        break;
-      case 'virtualRouter':
-        virtualRouters.set(resource.name, resource.spec);
-        break;
-      case 'virtualService':
-        virtualServices.set(resource.name, resource.spec);
-        break;
-      case 'route': {
-        let list = routes.get(resource.parentName);
-        if (!list) routes.set(resource.parentName, (list = []));
-        list.push({ name: resource.name, spec: resource.spec });
-        break;
-      }
-    }
-  }
-  return {
-    meshName: contents.meshName,
-    revision: contents.revision,
-    spec,
-    virtualNodes,
-    virtualRouters,
-    routes,
-    virtualServices,
-  };
 }
 
 const IDENTITY = /^(?:arn:[^:]+:appmesh:[^:]*:[^:]*:)?mesh\/([^/]+)\/virtualNode\/([^/]+)$/;

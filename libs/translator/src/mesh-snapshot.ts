@@ -5,6 +5,8 @@ import type {
   VirtualRouterSpec,
   VirtualServiceSpec,
 } from '../../mesh-model/src/validation';
+import type { ResolvedTracing } from '../../mesh-model/src/tracing';
+import type { ResourceKind } from '../../mesh-model/src/resource-kinds';
 
 /**
  * One mesh at one revision, as the translator reads it: every spec already valid per the App
@@ -32,17 +34,7 @@ export interface NamedRoute {
  * X-Ray settings of one proxy, resolved by the caller from the server default, the mesh and the
  * proxy's node metadata (`ENABLE_ENVOY_XRAY_TRACING`, `XRAY_DAEMON_PORT`, ...).
  */
-export interface TracingSettings {
-  enabled: boolean;
-  /** The X-Ray daemon's IP, `127.0.0.1` in App Mesh. */
-  daemonAddress: string;
-  /** The X-Ray daemon's UDP port, 2000 in App Mesh. */
-  daemonPort: number;
-  /** Fraction of requests sampled after the first each second; unset leaves Envoy's default. */
-  samplingRate?: number;
-  /** Overrides the segment name `<mesh>/<virtual node>`. */
-  segmentName?: string;
-}
+export type TracingSettings = ResolvedTracing;
 
 /** The proxy being configured. */
 export interface ProxyTarget {
@@ -68,4 +60,57 @@ export interface EndpointRegistry {
     namespaceName: string,
     serviceName: string,
   ): ReadonlyArray<CloudMapInstance> | undefined;
+}
+
+/** A stored resource of a mesh, as persistence reads it. */
+export interface StoredMeshResource {
+  kind: ResourceKind;
+  /** The virtual router of a route; '' otherwise. */
+  parentName: string;
+  name: string;
+  spec: Record<string, unknown>;
+}
+
+/** The translator's input model from a mesh's stored resources. */
+export function meshSnapshot(contents: {
+  meshName: string;
+  revision: number;
+  resources: readonly StoredMeshResource[];
+}): MeshSnapshot {
+  const virtualNodes = new Map<string, VirtualNodeSpec>();
+  const virtualRouters = new Map<string, VirtualRouterSpec>();
+  const virtualServices = new Map<string, VirtualServiceSpec>();
+  const routes = new Map<string, Array<{ name: string; spec: RouteSpec }>>();
+  let spec: MeshSpec = {};
+  for (const resource of contents.resources) {
+    switch (resource.kind) {
+      case 'mesh':
+        spec = resource.spec;
+        break;
+      case 'virtualNode':
+        virtualNodes.set(resource.name, resource.spec);
+        break;
+      case 'virtualRouter':
+        virtualRouters.set(resource.name, resource.spec);
+        break;
+      case 'virtualService':
+        virtualServices.set(resource.name, resource.spec);
+        break;
+      case 'route': {
+        let list = routes.get(resource.parentName);
+        if (!list) routes.set(resource.parentName, (list = []));
+        list.push({ name: resource.name, spec: resource.spec });
+        break;
+      }
+    }
+  }
+  return {
+    meshName: contents.meshName,
+    revision: contents.revision,
+    spec,
+    virtualNodes,
+    virtualRouters,
+    routes,
+    virtualServices,
+  };
 }
