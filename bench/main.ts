@@ -1,0 +1,284 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import {
+  runFanout,
+  runStorm,
+  type FanoutResult,
+  type Percentiles,
+  type StormResult,
+} from './system/fanout';
+import type { Protocol } from './xds/load-client';
+
+// `npm run bench`: the whole benchmark suite against the real control plane (the built
+// `npm start` entry point on its embedded Postgres), with load generators in processes of their
+// own. Prints Markdown tables and rewrites the generated part of docs/benchmarks.md.
+
+const USAGE = `usage: npm run bench -- [options]
+  --only LIST     run only these parts: fanout, storm, translation, rest (comma-separated)
+  --fanout LIST   fan-out cases as protocol:proxies (default sotw:1000,sotw:5000,sotw:10000,delta:10000)
+  --storm N       proxies in the reconnect storm (default 10000)
+  --smoke         a short run that checks the harness (50 streams, tiny meshes); writes no docs
+  --no-write      print the tables without rewriting docs/benchmarks.md
+  --json          also print every result as one JSON line
+  --profile DIR   CPU profiles of every control-plane process into DIR
+  --timeout S     give up on a phase after S seconds (default 180)`;
+
+const PARTS = ['fanout', 'storm', 'translation', 'rest'] as const;
+type Part = (typeof PARTS)[number];
+
+const DOC = path.resolve(__dirname, '../../../docs/benchmarks.md');
+const BEGIN = '<!-- npm run bench: begin (generated; edit outside these markers) -->';
+const END = '<!-- npm run bench: end -->';
+
+interface Options {
+  parts: Set<Part>;
+  fanout: Array<[Protocol, number]>;
+  storm: number;
+  smoke: boolean;
+  write: boolean;
+  json: boolean;
+  profile?: string;
+  timeoutMs: number;
+}
+
+function options(argv: string[]): Options {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      only: { type: 'string' },
+      fanout: { type: 'string', default: 'sotw:1000,sotw:5000,sotw:10000,delta:10000' },
+      storm: { type: 'string', default: '10000' },
+      smoke: { type: 'boolean', default: false },
+      'no-write': { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+      profile: { type: 'string' },
+      timeout: { type: 'string', default: '180' },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  const parts = new Set<Part>();
+  for (const part of (values.only ?? PARTS.join(',')).split(',')) {
+    if (!(PARTS as readonly string[]).includes(part)) throw new UsageError(`--only ${part}`);
+    parts.add(part as Part);
+  }
+  const fanout = values.fanout.split(',').map((item): [Protocol, number] => {
+    const [protocol, proxies] = item.split(':');
+    const count = Number(proxies);
+    if ((protocol !== 'sotw' && protocol !== 'delta') || !Number.isInteger(count) || count < 1) {
+      throw new UsageError(`--fanout ${item}`);
+    }
+    return [protocol, count];
+  });
+  const storm = Number(values.storm);
+  if (!Number.isInteger(storm) || storm < 1) throw new UsageError(`--storm ${values.storm}`);
+  const timeout = Number(values.timeout);
+  if (!Number.isInteger(timeout) || timeout < 1)
+    throw new UsageError(`--timeout ${values.timeout}`);
+  return {
+    parts,
+    fanout: values.smoke ? [['sotw', 50]] : fanout,
+    storm: values.smoke ? 50 : storm,
+    smoke: values.smoke,
+    write: !values.smoke && !values['no-write'],
+    json: values.json,
+    profile: values.profile ? path.resolve(values.profile) : undefined,
+    timeoutMs: timeout * 1000,
+  };
+}
+
+class UsageError extends Error {}
+
+interface Report {
+  machine: Record<string, string>;
+  fanout: FanoutResult[];
+  storm?: StormResult;
+  sections: string[];
+}
+
+async function main(): Promise<void> {
+  const opts = options(process.argv.slice(2));
+  const log = (line: string): void => console.error(`[bench] ${line}`);
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'trellis-bench-'));
+  const system = {
+    dataDir,
+    groups: opts.smoke ? 5 : 10,
+    timeoutMs: opts.smoke ? 60_000 : opts.timeoutMs,
+    log,
+    cpuProfileDir: opts.profile,
+  };
+  const report: Report = { machine: machine(), fanout: [], sections: [] };
+  const started = Date.now();
+  try {
+    if (opts.parts.has('fanout')) {
+      for (const [protocol, streams] of opts.fanout) {
+        const result = await runFanout(system, protocol, streams, protocol === 'sotw');
+        check(result);
+        report.fanout.push(result);
+      }
+      report.sections.push(fanoutTable(report.fanout));
+    }
+    if (opts.parts.has('storm')) {
+      report.storm = await runStorm(system, opts.storm);
+      checkStorm(report.storm);
+      report.sections.push(stormTable(report.storm));
+    }
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+  const elapsed = ((Date.now() - started) / 1000).toFixed(0);
+  const output = [machineTable(report.machine), ...report.sections].join('\n\n');
+  console.log(output);
+  if (opts.json) console.log(JSON.stringify(report));
+  if (opts.write) {
+    writeDoc(output, elapsed);
+    log(`docs/benchmarks.md rewritten (${elapsed} s)`);
+  }
+  if (opts.smoke) console.log('bench smoke OK');
+}
+
+/** What every fan-out must show, or the figures mean nothing. */
+function check(result: FanoutResult): void {
+  const { streams, changeResponses } = result;
+  const pushed = Object.entries(changeResponses).filter(([, count]) => count > 0);
+  if (pushed.length !== 1 || pushed[0]![0] !== 'RDS' || pushed[0]![1] !== streams) {
+    throw new CheckError(
+      `the change should send one RDS response to each of ${streams} streams; sent ${JSON.stringify(changeResponses)}`,
+    );
+  }
+}
+
+function checkStorm(result: StormResult): void {
+  const resent = Object.values(result.responses).reduce((sum, n) => sum + n, 0);
+  if (result.errors > 0) {
+    throw new CheckError(
+      `reconnect storm: ${result.errors} errors, e.g. ${result.errorSamples.join('; ')}`,
+    );
+  }
+  if (resent > 0) {
+    throw new CheckError(
+      `reconnect storm: proxies received versions they already had: ${JSON.stringify(result.responses)}`,
+    );
+  }
+}
+
+class CheckError extends Error {}
+
+const ms = (value: number): string => `${Math.round(value).toLocaleString('en-US')} ms`;
+const mib = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
+const kib = (bytes: number): string => `${(bytes / 1024).toFixed(1)} KiB`;
+const cpu = (seconds: number): string => `${seconds.toFixed(2)} s`;
+const spread = (p: Percentiles): string => `${ms(p.p50)} / ${ms(p.p99)} / ${ms(p.max)}`;
+
+function table(header: string[], rows: string[][]): string {
+  const align = header.map((_, i) => (i === 0 ? '---' : '--:'));
+  return [header, align, ...rows].map((row) => `| ${row.join(' | ')} |`).join('\n');
+}
+
+function fanoutTable(results: FanoutResult[]): string {
+  return [
+    '### Fan-out: one UpdateRoute to every connected proxy',
+    '',
+    table(
+      [
+        'protocol',
+        'proxies',
+        'connect (CPU)',
+        '200 → ACK p50 / p99 / max',
+        'floor p50 / p99 / max',
+        '÷ floor (p99, max)',
+        'CPU: control plane + Postgres',
+        'RSS idle → connected',
+        'RSS per stream',
+        'peak RSS',
+      ],
+      results.map((r) => [
+        r.protocol === 'sotw' ? 'SotW' : 'delta',
+        r.streams.toLocaleString('en-US'),
+        `${ms(r.connectMs)} (${cpu(r.connectCpuSeconds)})`,
+        spread(r.change),
+        r.floor ? spread(r.floor) : '—',
+        r.floor
+          ? `${(r.change.p99 / r.floor.p99).toFixed(1)}×, ${(r.change.max / r.floor.max).toFixed(1)}×`
+          : '—',
+        `${cpu(r.changeCpuSeconds)} + ${cpu(r.changePostgresCpuSeconds)}`,
+        `${mib(r.rssBeforeBytes)} → ${mib(r.rssConnectedBytes)}`,
+        kib((r.rssConnectedBytes - r.rssBeforeBytes) / r.streams),
+        mib(r.peakRssBytes),
+      ]),
+    ),
+  ].join('\n');
+}
+
+function stormTable(r: StormResult): string {
+  const resent = Object.values(r.responses).reduce((sum, n) => sum + n, 0);
+  return [
+    `### Reconnect storm: restart with ${r.streams.toLocaleString('en-US')} proxies connected (SotW)`,
+    '',
+    table(
+      ['', ''],
+      [
+        ['old process stops (SIGTERM → exit)', ms(r.stopMs)],
+        ['new process listening (includes Postgres start)', ms(r.startMs)],
+        ['every proxy reconnected', ms(r.reconnectedMs)],
+        ['every proxy in sync at the current revision (propagation API)', ms(r.syncedMs)],
+        ['errors after the new process listened', String(r.errors)],
+        ['responses with a version the proxy already had', String(resent)],
+        [
+          'reconnect attempts (Envoy-like backoff, refused ones included)',
+          r.reconnects.toLocaleString('en-US'),
+        ],
+        ['control-plane CPU until in sync', cpu(r.cpuSeconds)],
+        ['peak RSS of the new process', mib(r.peakRssBytes)],
+      ],
+    ),
+  ].join('\n');
+}
+
+function machine(): Record<string, string> {
+  const cpus = os.cpus();
+  return {
+    CPU: `${cpus.length} × ${cpus[0]?.model ?? 'unknown'}`,
+    Memory: `${(os.totalmem() / 1024 ** 3).toFixed(0)} GiB`,
+    OS: `${os.type()} ${os.release()}`,
+    Node: process.version,
+    'Load average (1 min) at start': (os.loadavg()[0] ?? 0).toFixed(2),
+    Date: new Date().toISOString().slice(0, 10),
+  };
+}
+
+function machineTable(facts: Record<string, string>): string {
+  return ['### Machine', '', table(['', ''], Object.entries(facts))].join('\n');
+}
+
+function writeDoc(output: string, elapsed: string): void {
+  const doc = readFileSync(DOC, 'utf8');
+  const begin = doc.indexOf(BEGIN);
+  const end = doc.indexOf(END);
+  if (begin < 0 || end < begin)
+    throw new Error(`docs/benchmarks.md has no ${BEGIN} … ${END} section`);
+  const generated = [
+    BEGIN,
+    '',
+    `Written by \`npm run bench\` (${process.argv.slice(2).join(' ') || 'no options'}; ${elapsed} s).`,
+    '',
+    output,
+    '',
+    END,
+  ].join('\n');
+  writeFileSync(DOC, doc.slice(0, begin) + generated + doc.slice(end + END.length));
+}
+
+main().catch((error: unknown) => {
+  if (error instanceof UsageError) {
+    console.error(`bench: bad option ${error.message}\n${USAGE}`);
+    process.exit(64);
+  }
+  console.error(`bench FAILED: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+});

@@ -1,0 +1,108 @@
+import {
+  type AppMeshClient,
+  CreateMeshCommand,
+  CreateRouteCommand,
+  CreateVirtualNodeCommand,
+  CreateVirtualRouterCommand,
+  CreateVirtualServiceCommand,
+  DescribeMeshCommand,
+  NotFoundException,
+  UpdateRouteCommand,
+} from '@aws-sdk/client-app-mesh';
+import { translate } from '../../libs/translator/src/translate';
+import {
+  benchMesh,
+  groupNode,
+  groupSubscriptions,
+  MESH,
+  type GroupSubscriptions,
+} from '../xds/bench-mesh';
+
+// The fan-out benchmark's mesh (see bench/xds/bench-mesh.ts), written through the App Mesh API
+// with the AWS SDK, as an operator would. The canary route is `cart/canary`.
+
+export const CANARY_ROUTER = 'cart';
+export const CANARY_ROUTE = 'canary';
+
+/** Creates the mesh unless it exists (the data directory outlives control-plane restarts). */
+export async function ensureBenchMesh(appMesh: AppMeshClient, groups: number): Promise<void> {
+  try {
+    await appMesh.send(new DescribeMeshCommand({ meshName: MESH }));
+    return;
+  } catch (error) {
+    if (!(error instanceof NotFoundException)) throw error;
+  }
+  const mesh = benchMesh(groups, 10, 0);
+  await appMesh.send(new CreateMeshCommand({ meshName: MESH }));
+  for (const [virtualNodeName, spec] of mesh.virtualNodes) {
+    await appMesh.send(
+      new CreateVirtualNodeCommand({
+        meshName: MESH,
+        virtualNodeName,
+        spec: spec,
+      }),
+    );
+  }
+  for (const [virtualRouterName, spec] of mesh.virtualRouters) {
+    await appMesh.send(
+      new CreateVirtualRouterCommand({
+        meshName: MESH,
+        virtualRouterName,
+        spec: spec,
+      }),
+    );
+    for (const route of mesh.routes.get(virtualRouterName) ?? []) {
+      await appMesh.send(
+        new CreateRouteCommand({
+          meshName: MESH,
+          virtualRouterName,
+          routeName: route.name,
+          spec: route.spec,
+        }),
+      );
+    }
+  }
+  for (const [virtualServiceName, spec] of mesh.virtualServices) {
+    await appMesh.send(
+      new CreateVirtualServiceCommand({
+        meshName: MESH,
+        virtualServiceName,
+        spec: spec,
+      }),
+    );
+  }
+}
+
+/** UpdateRoute of the canary route to `weight` percent; resolves on the 200. */
+export async function setCanaryWeight(
+  appMesh: AppMeshClient,
+  groups: number,
+  weight: number,
+): Promise<void> {
+  const route = benchMesh(groups, weight, 0).routes.get(CANARY_ROUTER)![0]!;
+  await appMesh.send(
+    new UpdateRouteCommand({
+      meshName: MESH,
+      virtualRouterName: CANARY_ROUTER,
+      routeName: CANARY_ROUTE,
+      spec: route.spec,
+    }),
+  );
+}
+
+/**
+ * What each group's proxies subscribe to by name, from the translator with the control plane's
+ * defaults (X-Ray on, no Cloud Map registry: EDS clusters with their endpoint sets).
+ */
+export function restMeshSubscriptions(groups: number): GroupSubscriptions[] {
+  const mesh = benchMesh(groups, 10, 0);
+  return Array.from({ length: groups }, (_, group) =>
+    groupSubscriptions(
+      translate(mesh, {
+        kind: 'sidecar',
+        virtualNode: groupNode(group),
+        tracing: { enabled: true, daemonAddress: '127.0.0.1', daemonPort: 2000 },
+      }).resources,
+    ),
+  );
+}

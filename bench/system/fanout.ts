@@ -1,0 +1,422 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ROUTE_CONFIGURATION } from '../../libs/xds/src/resource-types';
+import { MESH } from '../xds/bench-mesh';
+import type { Protocol } from '../xds/load-client';
+import { LoadGeneratorProcess } from '../xds/load-generator';
+import { wallClock } from '../xds/wall-clock';
+import { ensureBenchMesh, restMeshSubscriptions, setCanaryWeight } from './bench-mesh-rest';
+import {
+  ControlPlaneProcess,
+  freePort,
+  processCpuSeconds,
+  type ControlPlaneOptions,
+} from './control-plane-process';
+import type { FloorCommand, FloorEvent } from './floor-server';
+
+// Fan-out through the whole control plane: proxies connected to `npm start`'s process, one
+// UpdateRoute over REST, and the time from its 200 until every proxy ACKed the new route
+// configuration, timed by the proxies. Then the floor, the same number of streams on a minimal
+// grpc-js server that writes the same bytes. And the reconnect storm: a restart with every proxy
+// connected.
+
+export interface Percentiles {
+  p50: number;
+  p99: number;
+  max: number;
+}
+
+export interface FanoutResult {
+  protocol: Protocol;
+  streams: number;
+  groups: number;
+  /** Until every stream had its initial configuration, ms. */
+  connectMs: number;
+  connectCpuSeconds: number;
+  /** From the UpdateRoute 200 to each proxy's ACK, ms. */
+  change: Percentiles;
+  /** Control-plane (Node) CPU from the UpdateRoute request until all ACKed. */
+  changeCpuSeconds: number;
+  /** The Postgres processes' CPU in the same window. */
+  changePostgresCpuSeconds: number;
+  /** Responses proxies received during the change, by type (only RDS, once per stream, is right). */
+  changeResponses: Record<string, number>;
+  rssBeforeBytes: number;
+  rssConnectedBytes: number;
+  peakRssBytes: number;
+  /** The floor with the same streams (SotW), from its first write to each ACK, ms. */
+  floor?: Percentiles;
+}
+
+export interface StormResult {
+  streams: number;
+  /** From the old process's SIGTERM until it exited, ms. */
+  stopMs: number;
+  /** From starting the new process until it was listening (includes Postgres), ms. */
+  startMs: number;
+  /** From starting the new process until every proxy was reconnected, ms. */
+  reconnectedMs: number;
+  /** From starting the new process until every proxy was reported in sync at the current revision, ms. */
+  syncedMs: number;
+  /** Responses proxies received after the restart, by type: a version they already had is waste. */
+  responses: Record<string, number>;
+  reconnects: number;
+  errors: number;
+  errorSamples: string[];
+  cpuSeconds: number;
+  peakRssBytes: number;
+}
+
+export interface SystemBenchOptions {
+  dataDir: string;
+  groups: number;
+  timeoutMs: number;
+  log: (line: string) => void;
+  cpuProfileDir?: string;
+}
+
+/** Starts a control plane on fresh ports against the benchmark's data directory. */
+export async function startControlPlane(
+  options: SystemBenchOptions,
+  extra: Partial<ControlPlaneOptions> = {},
+): Promise<ControlPlaneProcess> {
+  return ControlPlaneProcess.start({
+    dataDir: options.dataDir,
+    httpPort: await freePort(),
+    xdsPort: await freePort(),
+    postgresPort: await freePort(),
+    cpuProfileDir: options.cpuProfileDir,
+    ...extra,
+  });
+}
+
+/** Fails with `message` unless `work` finishes within `ms`. */
+async function within<T>(ms: number, message: () => string, work: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out: ${message()}`)), ms);
+  });
+  try {
+    return await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export function percentiles(values: number[]): Percentiles {
+  const sorted = [...values].sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
+  return { p50: at(0.5), p99: at(0.99), max: sorted[sorted.length - 1]! };
+}
+
+/** A load generator whose failures reject `failed`. */
+function loadGenerator(): { generator: LoadGeneratorProcess; failed: Promise<never> } {
+  let fail!: (error: Error) => void;
+  const failed = new Promise<never>((_, reject) => (fail = reject));
+  failed.catch(() => undefined);
+  const generator = new LoadGeneratorProcess((message) => fail(new Error(message)));
+  return { generator, failed };
+}
+
+async function connect(
+  generator: LoadGeneratorProcess,
+  failed: Promise<never>,
+  command: {
+    port: number;
+    protocol: Protocol;
+    streams: number;
+    groups: number;
+    reconnect?: boolean;
+  },
+  timeoutMs: number,
+): Promise<void> {
+  const synced = generator.next('synced');
+  generator.send({
+    kind: 'start',
+    port: command.port,
+    protocol: command.protocol,
+    streams: command.streams,
+    concurrency: 250,
+    groups: restMeshSubscriptions(command.groups),
+    reconnect: command.reconnect,
+  });
+  await within(
+    timeoutMs,
+    () => `connecting: ${generator.lastProgress.synced} of ${command.streams} streams synced`,
+    Promise.race([synced, failed]),
+  );
+}
+
+/** Resets the proxies' response counts; resolves once the generator has handled earlier commands. */
+async function responseCounts(generator: LoadGeneratorProcess): Promise<Record<string, number>> {
+  const counts = generator.next('counts');
+  generator.send({ kind: 'count' });
+  return (await counts).responses;
+}
+
+/** Streams ACK the next route configuration; times relative to `since()`, read when all have. */
+async function timeRouteAcks(
+  generator: LoadGeneratorProcess,
+  failed: Promise<never>,
+  trigger: () => Promise<number>,
+  timeoutMs: number,
+): Promise<number[]> {
+  generator.send({ kind: 'arm', typeUrl: ROUTE_CONFIGURATION });
+  await responseCounts(generator);
+  const acked = generator.next('acked');
+  const start = await trigger();
+  const { times } = await within(
+    timeoutMs,
+    () => 'waiting for ACKs',
+    Promise.race([acked, failed]),
+  );
+  return times.map((time) => time - start);
+}
+
+export async function runFanout(
+  options: SystemBenchOptions,
+  protocol: Protocol,
+  streams: number,
+  withFloor: boolean,
+): Promise<FanoutResult> {
+  const { log, groups } = options;
+  log(`fan-out ${protocol} ${streams}: starting the control plane`);
+  const controlPlane = await startControlPlane(options);
+  const appMesh = controlPlane.appMesh();
+  const { generator, failed } = loadGenerator();
+  try {
+    await ensureBenchMesh(appMesh, groups);
+    await setCanaryWeight(appMesh, groups, 10);
+    await sleep(1000);
+    const rssBeforeBytes = controlPlane.rss();
+
+    log(`fan-out ${protocol} ${streams}: connecting`);
+    const connectStart = wallClock();
+    const connectCpu = controlPlane.cpuSeconds();
+    await connect(
+      generator,
+      failed,
+      { port: controlPlane.options.xdsPort, protocol, streams, groups },
+      options.timeoutMs,
+    );
+    const connectMs = wallClock() - connectStart;
+    const connectCpuSeconds = controlPlane.cpuSeconds() - connectCpu;
+    await sleep(2000); // let status publishing and allocation settle
+    const rssConnectedBytes = controlPlane.rss();
+    const initial = await captured(generator);
+
+    log(`fan-out ${protocol} ${streams}: UpdateRoute`);
+    const cpu = controlPlane.cpuSeconds();
+    const postgresCpu = controlPlane.postgresCpuSeconds();
+    const latencies = await timeRouteAcks(
+      generator,
+      failed,
+      async () => {
+        await setCanaryWeight(appMesh, groups, 50);
+        return wallClock();
+      },
+      options.timeoutMs,
+    );
+    const changeCpuSeconds = controlPlane.cpuSeconds() - cpu;
+    const changePostgresCpuSeconds = controlPlane.postgresCpuSeconds() - postgresCpu;
+    await sleep(500); // anything pushed after the route configuration shows in the counts
+    const changeResponses = await responseCounts(generator);
+    const change = await captured(generator);
+    const peakRssBytes = controlPlane.peakRss();
+    generator.stop();
+    appMesh.destroy();
+    await controlPlane.stop();
+
+    const result: FanoutResult = {
+      protocol,
+      streams,
+      groups,
+      connectMs,
+      connectCpuSeconds,
+      change: percentiles(latencies),
+      changeCpuSeconds,
+      changePostgresCpuSeconds,
+      changeResponses,
+      rssBeforeBytes,
+      rssConnectedBytes,
+      peakRssBytes,
+    };
+    if (withFloor && protocol === 'sotw') {
+      log(`fan-out ${protocol} ${streams}: the floor`);
+      const rds = change[ROUTE_CONFIGURATION];
+      if (!rds) throw new Error('no route configuration response captured');
+      result.floor = percentiles(await runFloor(options, streams, initial, rds));
+    }
+    return result;
+  } finally {
+    generator.stop();
+    appMesh.destroy();
+    await controlPlane.stop();
+  }
+}
+
+async function captured(generator: LoadGeneratorProcess): Promise<Record<string, string>> {
+  const event = generator.next('captured');
+  generator.send({ kind: 'capture' });
+  return (await event).responses;
+}
+
+/** The floor server in a process of its own, as promises. */
+class FloorProcess {
+  private readonly child: ChildProcess;
+  private readonly waiting = new Map<string, (event: FloorEvent) => void>();
+
+  constructor() {
+    this.child = fork(path.join(__dirname, 'floor-server.js'), [], { stdio: 'inherit' });
+    this.child.on('message', (event: FloorEvent) => this.waiting.get(event.kind)?.(event));
+  }
+
+  request<K extends FloorEvent['kind']>(
+    command: FloorCommand,
+    kind: K,
+  ): Promise<Extract<FloorEvent, { kind: K }>> {
+    return new Promise((resolve, reject) => {
+      this.waiting.set('failed', (event) =>
+        reject(new Error(`floor server: ${(event as { message: string }).message}`)),
+      );
+      this.waiting.set(kind, (event) => resolve(event as Extract<FloorEvent, { kind: K }>));
+      this.child.send(command);
+    });
+  }
+
+  get pid(): number {
+    return this.child.pid!;
+  }
+
+  stop(): void {
+    if (this.child.connected) this.child.send({ kind: 'stop' } satisfies FloorCommand);
+  }
+}
+
+/** The same streams on the floor server; latencies from its first write of the change. */
+async function runFloor(
+  options: SystemBenchOptions,
+  streams: number,
+  initial: Record<string, string>,
+  change: string,
+): Promise<number[]> {
+  const floor = new FloorProcess();
+  const { generator, failed } = loadGenerator();
+  try {
+    const { port } = await floor.request({ kind: 'start', initial, change }, 'listening');
+    await connect(
+      generator,
+      failed,
+      { port, protocol: 'sotw', streams, groups: options.groups },
+      options.timeoutMs,
+    );
+    await sleep(1000);
+    return await timeRouteAcks(
+      generator,
+      failed,
+      async () => (await floor.request({ kind: 'push' }, 'pushed')).startedAt,
+      options.timeoutMs,
+    );
+  } finally {
+    generator.stop();
+    floor.stop();
+  }
+}
+
+/** Every proxy connected and in sync, then a restart of the control plane under them. */
+export async function runStorm(options: SystemBenchOptions, streams: number): Promise<StormResult> {
+  const { log, groups } = options;
+  log(`reconnect storm ${streams}: starting the control plane`);
+  let controlPlane = await startControlPlane(options);
+  const ports = {
+    httpPort: controlPlane.options.httpPort,
+    xdsPort: controlPlane.options.xdsPort,
+    postgresPort: controlPlane.options.postgresPort,
+  };
+  const { generator, failed } = loadGenerator();
+  try {
+    const appMesh = controlPlane.appMesh();
+    await ensureBenchMesh(appMesh, groups);
+    await setCanaryWeight(appMesh, groups, 10);
+    appMesh.destroy();
+    log(`reconnect storm ${streams}: connecting`);
+    await connect(
+      generator,
+      failed,
+      { port: ports.xdsPort, protocol: 'sotw', streams, groups, reconnect: true },
+      options.timeoutMs,
+    );
+    await responseCounts(generator);
+
+    log(`reconnect storm ${streams}: restarting the control plane`);
+    const stopStart = wallClock();
+    await controlPlane.stop();
+    const stopMs = wallClock() - stopStart;
+    const start = wallClock();
+    controlPlane = await startControlPlane(options, ports);
+    const startMs = wallClock() - start;
+    generator.send({ kind: 'mark' });
+    const cpu = processCpuSeconds(controlPlane.pid);
+
+    let reconnectedMs: number | undefined;
+    let syncedMs: number | undefined;
+    await within(
+      options.timeoutMs,
+      () =>
+        `reconnect storm: reconnected after ${reconnectedMs ?? '-'} ms, in sync after ${syncedMs ?? '-'} ms; ` +
+        `propagation: ${JSON.stringify({ ...lastPropagation, pending: lastPropagation?.pending.slice(0, 3) })}`,
+      (async () => {
+        while (reconnectedMs === undefined || syncedMs === undefined) {
+          await sleep(100);
+          if (reconnectedMs === undefined) {
+            const stats = generator.next('stats');
+            generator.send({ kind: 'stats' });
+            if ((await stats).open === streams) reconnectedMs = wallClock() - start;
+          }
+          if (syncedMs === undefined && (await propagated(controlPlane, streams))) {
+            syncedMs = wallClock() - start;
+          }
+        }
+      })(),
+    );
+    const statsEvent = generator.next('stats');
+    generator.send({ kind: 'stats' });
+    const stats = await statsEvent;
+    const responses = await responseCounts(generator);
+    return {
+      streams,
+      stopMs,
+      startMs,
+      reconnectedMs: reconnectedMs!,
+      syncedMs: syncedMs!,
+      responses,
+      reconnects: stats.reconnects,
+      errors: stats.errors,
+      errorSamples: stats.errorSamples,
+      cpuSeconds: processCpuSeconds(controlPlane.pid) - cpu,
+      peakRssBytes: controlPlane.peakRss(),
+    };
+  } finally {
+    generator.stop();
+    await controlPlane.stop();
+  }
+}
+
+interface Propagation {
+  revision: number;
+  proxies: number;
+  acked: number;
+  pending: Array<{ node: string; state: string; syncedRevision?: number }>;
+}
+
+let lastPropagation: Propagation | undefined;
+
+/** Whether the propagation endpoint (what `--wait` polls) shows every proxy at the current revision. */
+async function propagated(controlPlane: ControlPlaneProcess, streams: number): Promise<boolean> {
+  const response = await fetch(`${controlPlane.httpUrl}/v1/meshes/${MESH}/propagation`);
+  if (!response.ok) return false;
+  const body = (await response.json()) as Propagation;
+  lastPropagation = body;
+  return body.proxies === streams && body.acked === streams;
+}
