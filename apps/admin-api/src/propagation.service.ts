@@ -35,35 +35,36 @@ export class PropagationService {
       throw new NotFoundException(describeMissing(meshId(meshName), this.options.accountId));
     }
     const target = revision ?? (await this.meshes.revision(meshName));
-    const rows = await this.proxies.list({ mesh: meshName }, this.options.proxyStatusGraceSeconds);
+    const { proxies, behind } = await this.proxies.propagation(
+      meshName,
+      target,
+      this.options.proxyStatusGraceSeconds,
+    );
     const propagation: Propagation = {
       revision: target,
-      proxies: 0,
-      acked: 0,
+      proxies,
+      acked: proxies,
       pending: [],
       nacked: [],
     };
-    for (const row of rows) {
-      if (!row.connected) continue;
-      const status = row.status as ProxyStatus;
-      propagation.proxies += 1;
-      for (const type of status.types) {
+    for (const row of behind) {
+      const status = row.nackedStatus as ProxyStatus | undefined;
+      for (const type of status?.types ?? []) {
         if (type.state === 'NACKED' && type.lastNack) {
           propagation.nacked.push({
-            node: status.nodeId,
+            node: row.nodeId,
             type: type.type,
             message: type.lastNack.message,
             revision: type.sentRevision,
           });
         }
       }
-      if ((status.syncedRevision ?? -1) >= target) {
-        propagation.acked += 1;
-      } else {
+      if ((row.syncedRevision ?? -1) < target) {
+        propagation.acked -= 1;
         propagation.pending.push({
-          node: status.nodeId,
-          state: status.state,
-          syncedRevision: status.syncedRevision,
+          node: row.nodeId,
+          state: row.state,
+          syncedRevision: row.syncedRevision,
         });
       }
     }

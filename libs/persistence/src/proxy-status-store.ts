@@ -16,6 +16,13 @@ export interface StoredProxyStatus {
   status: unknown;
 }
 
+/** A mesh's connected proxies, and those behind a revision or with a NACK. */
+export interface PropagationRows {
+  proxies: number;
+  /** Proxies not yet at the revision, and proxies whose status shows a NACK (whole status). */
+  behind: Array<{ nodeId: string; state: string; syncedRevision?: number; nackedStatus?: unknown }>;
+}
+
 /** Reads and writes the proxy status table (the only SQL for it). */
 export class ProxyStatusStore {
   constructor(private readonly dataSource: DataSource) {}
@@ -83,6 +90,46 @@ export class ProxyStatusStore {
     await withDatabaseErrors(async () => {
       await this.dataSource.query('DELETE FROM proxy_status WHERE replica_id = $1', [replicaId]);
       await this.dataSource.query('DELETE FROM xds_replica WHERE replica_id = $1', [replicaId]);
+    });
+  }
+
+  /**
+   * Where a mesh's connected proxies stand against `revision`, counted by Postgres: only the
+   * small fields of each status are read, and whole statuses only for proxies with a NACK.
+   */
+  propagation(meshName: string, revision: number, graceSeconds: number): Promise<PropagationRows> {
+    return withDatabaseErrors(async () => {
+      const [row] = await this.dataSource.query<
+        Array<{ proxies: number; behind: PropagationRows['behind'] }>
+      >(
+        `WITH live AS (
+           SELECT p.node_id, p.replica_id, p.stream_id, p.status,
+                  coalesce((p.status->>'syncedRevision')::bigint, -1) AS synced,
+                  p.status::text LIKE '%"NACKED"%' AS nacked
+             FROM proxy_status p
+             JOIN xds_replica r ON r.replica_id = p.replica_id
+             WHERE r.heartbeat_at >= now() - make_interval(secs => $1)
+               AND p.connected AND p.mesh = $2)
+         SELECT count(*)::int AS proxies,
+                coalesce(json_agg(json_build_object(
+                  'nodeId', node_id,
+                  'state', status->>'state',
+                  'syncedRevision', (status->>'syncedRevision')::bigint,
+                  'nackedStatus', CASE WHEN nacked THEN status END)
+                ORDER BY node_id, replica_id, stream_id)
+                FILTER (WHERE synced < $3 OR nacked), '[]') AS behind
+           FROM live`,
+        [graceSeconds, meshName, revision],
+      );
+      return {
+        proxies: row?.proxies ?? 0,
+        behind: (row?.behind ?? []).map((entry) => ({
+          nodeId: entry.nodeId,
+          state: entry.state,
+          syncedRevision: entry.syncedRevision ?? undefined,
+          nackedStatus: entry.nackedStatus ?? undefined,
+        })),
+      };
     });
   }
 
