@@ -26,6 +26,9 @@ interface DeltaSubscription {
   status: TypeStatus;
 }
 
+/** Set versions by snapshot, type and subscription: every stream of a group shares them. */
+const SCOPE_VERSIONS = new WeakMap<EncodedSnapshot, Map<string, string>>();
+
 /**
  * The incremental (delta) protocol of one ADS stream, without I/O. Rules from
  * https://www.envoyproxy.io/docs/envoy/latest/api-docs/xds_protocol#incremental-xds.
@@ -180,7 +183,21 @@ export class DeltaProtocol {
     for (const name of sub.names) {
       if (!available.has(name) && !sub.has.has(name)) removed.add(name);
     }
-    return { version: setVersion(scope), updates, removed: [...removed] };
+    return { version: this.scopeVersion(typeUrl, sub, scope), updates, removed: [...removed] };
+  }
+
+  /** The set version of a scope, hashed once per snapshot and subscription for all streams. */
+  private scopeVersion(
+    typeUrl: TypeUrl,
+    sub: DeltaSubscription,
+    scope: readonly EncodedResource[],
+  ): string {
+    let versions = SCOPE_VERSIONS.get(this.snapshot);
+    if (!versions) SCOPE_VERSIONS.set(this.snapshot, (versions = new Map<string, string>()));
+    const key = `${typeUrl}\u0001${sub.wildcard ? '*' : ''}\u0001${[...sub.names].sort().join('\u0000')}`;
+    let version = versions.get(key);
+    if (version === undefined) versions.set(key, (version = setVersion(scope)));
+    return version;
   }
 
   private response(

@@ -20,7 +20,22 @@ interface SotwSubscription {
   /** What the proxy has from us, by name. */
   has: Map<string, EncodedResource>;
   status: TypeStatus;
+  /** The subscription as a cache key: `*`, or the sorted names. */
+  key: string;
 }
+
+/** What a subscription covers in a snapshot, and its set version. */
+interface Scope {
+  resources: ReadonlyMap<string, EncodedResource>;
+  version: string;
+}
+
+/**
+ * Scopes by snapshot, type and subscription. Every stream of a group shares its snapshot and
+ * most share their subscriptions, so each scope is built and hashed once per snapshot, not
+ * once per stream and push.
+ */
+const SCOPES = new WeakMap<EncodedSnapshot, Map<string, Scope>>();
 
 export interface OutgoingResponse {
   typeUrl: TypeUrl;
@@ -66,6 +81,7 @@ export class SotwProtocol {
         namedEver: false,
         has: new Map(),
         status: new TypeStatus(typeUrl, this.onAnswer),
+        key: '',
       };
       this.subscriptions.set(typeUrl, sub);
     }
@@ -121,7 +137,7 @@ export class SotwProtocol {
 
   /** Resources the proxy has that the new snapshot no longer covers. */
   private leaving(typeUrl: TypeUrl, sub: SotwSubscription): Map<string, EncodedResource> {
-    const scope = this.scope(typeUrl, sub);
+    const scope = this.scope(typeUrl, sub).resources;
     return new Map([...sub.has].filter(([name]) => !scope.has(name)));
   }
 
@@ -138,6 +154,7 @@ export class SotwProtocol {
       if (names.some((name) => name !== '*')) sub.namedEver = true;
     }
     sub.names = new Set(names.filter((name) => name !== '*'));
+    sub.key = sub.wildcard ? '*' : [...sub.names].sort().join('\u0000');
     for (const name of sub.has.keys()) {
       if (!sub.wildcard && !sub.names.has(name)) sub.has.delete(name);
     }
@@ -158,8 +175,8 @@ export class SotwProtocol {
     now: number,
   ): boolean {
     const scope = this.scope(typeUrl, sub);
-    if (setVersion(scope.values()) !== versionInfo) return false;
-    sub.has = new Map(scope);
+    if (scope.version !== versionInfo) return false;
+    sub.has = new Map(scope.resources);
     sub.status.alreadyHas(versionInfo, this.snapshot.revision, now);
     return true;
   }
@@ -171,9 +188,13 @@ export class SotwProtocol {
     now: number,
     kept: ReadonlyMap<string, EncodedResource> = new Map(),
   ): OutgoingResponse | undefined {
-    const scope = this.scope(typeUrl, sub);
-    for (const [name, resource] of kept) scope.set(name, resource);
-    const version = setVersion(scope.values());
+    let { resources: scope, version } = this.scope(typeUrl, sub);
+    if (kept.size > 0) {
+      const withKept = new Map(scope);
+      for (const [name, resource] of kept) withKept.set(name, resource);
+      scope = withKept;
+      version = setVersion(withKept.values());
+    }
     if (sub.status.lastNack?.version === version) return undefined; // the proxy rejected exactly this
     let send: EncodedResource[];
     if (isCompleteSetType(typeUrl)) {
@@ -220,14 +241,26 @@ export class SotwProtocol {
     return this.snapshot.resources.get(typeUrl) ?? new Map<string, EncodedResource>();
   }
 
-  /** The resources the subscription covers that exist. */
-  private scope(typeUrl: TypeUrl, sub: SotwSubscription): Map<string, EncodedResource> {
-    const available = this.available(typeUrl);
-    if (sub.wildcard) return new Map(available);
-    const scope = new Map<string, EncodedResource>();
-    for (const name of sub.names) {
-      const resource = available.get(name);
-      if (resource) scope.set(name, resource);
+  /** The resources the subscription covers that exist, and their set version (shared: read only). */
+  private scope(typeUrl: TypeUrl, sub: SotwSubscription): Scope {
+    let scopes = SCOPES.get(this.snapshot);
+    if (!scopes) SCOPES.set(this.snapshot, (scopes = new Map<string, Scope>()));
+    const key = `${typeUrl}\u0001${sub.key}`;
+    let scope = scopes.get(key);
+    if (!scope) {
+      const available = this.available(typeUrl);
+      let resources: Map<string, EncodedResource>;
+      if (sub.wildcard) {
+        resources = new Map(available);
+      } else {
+        resources = new Map();
+        for (const name of sub.names) {
+          const resource = available.get(name);
+          if (resource) resources.set(name, resource);
+        }
+      }
+      scope = { resources, version: setVersion(resources.values()) };
+      scopes.set(key, scope);
     }
     return scope;
   }
