@@ -36,7 +36,14 @@ export class ProxyStatusPublisher {
   /** Writes what changed since the last publish. */
   publish(): Promise<void> {
     this.publishing = this.publishing.then(async () => {
-      const { changed, closed } = this.engine.takeStatusChanges();
+      const { changed, closed, opened } = this.engine.takeStatusChanges();
+      if (opened > 0 || closed.length > 0) {
+        // One line per interval, not per proxy: a reconnect storm is 10,000 connections.
+        this.logger.info(
+          { connected: this.engine.connectedCount, opened, closed: closed.length },
+          'proxies connected or disconnected',
+        );
+      }
       this.closed.push(...closed);
       const rows = changed.map((stream) => ({
         streamId: stream.id,

@@ -56,6 +56,7 @@ export class XdsEngine {
   /** Streams whose status changed, and streams closed, since the last takeStatusChanges(). */
   private statusChanged = new Set<ProxyStream>();
   private closedSinceTaken: number[] = [];
+  private openedSinceTaken = 0;
 
   constructor(
     private readonly source: ConfigSource,
@@ -92,7 +93,8 @@ export class XdsEngine {
     stream.groupKey = groupKey;
     this.streams.add(stream);
     this.statusChanged.add(stream);
-    this.logger.info({ node: stream.nodeId, group: groupKey, protocol }, 'proxy connected');
+    this.openedSinceTaken++;
+    this.logger.debug({ node: stream.nodeId, group: groupKey, protocol }, 'proxy connected');
     return stream;
   }
 
@@ -105,15 +107,28 @@ export class XdsEngine {
       group?.streams.delete(stream);
       if (group && group.streams.size === 0) this.groups.delete(stream.groupKey);
     }
-    this.logger.info({ node: stream.nodeId }, 'proxy disconnected');
+    this.logger.debug({ node: stream.nodeId }, 'proxy disconnected');
   }
 
-  /** Streams whose status changed and ids of streams closed since the previous call. */
-  takeStatusChanges(): { changed: ProxyStream[]; closed: number[] } {
-    const changes = { changed: [...this.statusChanged], closed: this.closedSinceTaken };
+  /**
+   * Streams whose status changed, ids of streams closed, and how many streams opened since the
+   * previous call.
+   */
+  takeStatusChanges(): { changed: ProxyStream[]; closed: number[]; opened: number } {
+    const changes = {
+      changed: [...this.statusChanged],
+      closed: this.closedSinceTaken,
+      opened: this.openedSinceTaken,
+    };
     this.statusChanged = new Set();
     this.closedSinceTaken = [];
+    this.openedSinceTaken = 0;
     return changes;
+  }
+
+  /** Streams open now. */
+  get connectedCount(): number {
+    return this.streams.size;
   }
 
   /** @internal */
