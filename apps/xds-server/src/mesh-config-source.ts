@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
 import type { Node } from '../../../libs/envoy-api/generated/envoy/config/core/v3/base';
 import {
@@ -7,10 +8,19 @@ import {
   type TracingOverrides,
 } from '../../../libs/mesh-model/src/tracing';
 import { MeshChangeFeed } from '../../../libs/persistence/src/mesh-change-feed';
-import type { MeshContents, MeshReader } from '../../../libs/persistence/src/mesh-reader';
-import { meshSnapshot, type ProxyTarget } from '../../../libs/translator/src/mesh-snapshot';
+import type { MeshReader } from '../../../libs/persistence/src/mesh-reader';
+import { recordingSnapshot, type MeshDependency } from '../../../libs/translator/src/dependencies';
+import { EnvoyMessageCache } from '../../../libs/translator/src/envoy/message-cache';
+import {
+  changedMeshSnapshot,
+  meshSnapshot,
+  reloadedMeshSnapshot,
+  type MeshSnapshot,
+  type ProxyTarget,
+} from '../../../libs/translator/src/mesh-snapshot';
 import { translate } from '../../../libs/translator/src/translate';
 import type { ConfigSnapshot, ConfigSource } from '../../../libs/xds/src/config-source';
+import type { XdsResource } from '../../../libs/xds/src/encoded-resource';
 
 export interface MeshConfigSourceOptions {
   databaseUrl: string;
@@ -28,20 +38,48 @@ interface GroupKey {
   overrides: TracingOverrides;
 }
 
+/** One mesh at one revision, and the groups translated from it so far. */
+interface MeshState {
+  revision: number;
+  /** Undefined when the mesh does not exist. */
+  snapshot?: MeshSnapshot;
+  /** The mesh's tracing settings from the native API. */
+  tracing?: Record<string, unknown>;
+  translations: Map<string, GroupTranslation>;
+}
+
+/** A group's resources, and what of the mesh they were translated from. */
+interface GroupTranslation {
+  /** The mesh revision translated; a later state keeps the translation when nothing it read changed. */
+  revision: number;
+  resources: readonly XdsResource[];
+  dependencies: ReadonlySet<MeshDependency>;
+}
+
 /**
  * The App Mesh resources in Postgres as the engine's configuration source. Proxy identity
  * is App Mesh's: `node.id` (or `node.cluster`) is `mesh/<mesh>/virtualNode/<name>` or its
- * ARN. Proxies whose user agent is a gRPC library get proxyless configuration. A mesh is
- * read once per revision and translated once per group.
+ * ARN. Proxies whose user agent is a gRPC library get proxyless configuration.
+ *
+ * A mesh is read in full once; after a change only the rows the change log names are read, and
+ * only the groups whose translation read something that changed are translated again. The others
+ * keep their resources (the same objects, so the engine does not encode them again) at the new
+ * revision.
  */
 export class MeshConfigSource implements ConfigSource {
-  private readonly meshes = new Map<string, Promise<MeshContents | undefined>>();
+  /** The latest state of each mesh; a change replaces it with a promise of the next one. */
+  private readonly meshes = new Map<string, Promise<MeshState>>();
   /** The revision each mesh was last seen at, from notifications, loads and resyncs. */
   private readonly revisions = new Map<string, number>();
   private readonly groupsByMesh = new Map<string, Set<string>>();
+  /** The parsed key of every group a proxy was placed in. */
+  private readonly groupKeys = new Map<string, GroupKey>();
   private readonly listeners = new Set<(groups: readonly string[] | 'all') => void>();
   private readonly feed: MeshChangeFeed;
   private resyncTimer?: NodeJS.Timeout;
+  private translated = 0;
+  /** Shared by every group and mesh: equal resources are one message, encoded once by the engine. */
+  private readonly messages = new EnvoyMessageCache();
 
   constructor(
     private readonly reader: MeshReader,
@@ -79,6 +117,7 @@ export class MeshConfigSource implements ConfigSource {
     let groups = this.groupsByMesh.get(identity.meshName);
     if (!groups) this.groupsByMesh.set(identity.meshName, (groups = new Set()));
     groups.add(group);
+    if (!this.groupKeys.has(group)) this.groupKeys.set(group, key);
     return group;
   }
 
@@ -87,22 +126,24 @@ export class MeshConfigSource implements ConfigSource {
   }
 
   async load(group: string): Promise<ConfigSnapshot | undefined> {
-    const key = JSON.parse(group) as GroupKey;
-    const contents = await this.mesh(key.meshName);
-    if (!contents) return { resources: [] }; // no such mesh (any more): an empty configuration
-    const tracing = resolveTracing(this.options.tracing, contents.tracing, key.overrides);
-    const { resources, errors } = translate(meshSnapshot(contents), {
-      kind: key.kind,
-      virtualNode: key.virtualNode,
-      tracing,
-    });
-    if (errors.length > 0) {
-      this.logger.warn(
-        { mesh: key.meshName, node: key.virtualNode, revision: contents.revision, errors },
-        'translation errors',
-      );
+    const key = this.groupKeys.get(group) ?? (JSON.parse(group) as GroupKey);
+    const state = await this.mesh(key.meshName);
+    if (!state.snapshot) return { resources: [] }; // no such mesh (any more): an empty configuration
+    let translation = state.translations.get(group);
+    if (!translation) {
+      translation = this.translate(state, state.snapshot, key);
+      state.translations.set(group, translation);
+    } else if (translation.revision < state.revision) {
+      // Unchanged by the latest change: only its revision moves. Let the engine finish the groups
+      // that did change first (their loads complete without leaving the microtask queue).
+      await new Promise((resolve) => setImmediate(resolve));
     }
-    return { revision: contents.revision, resources };
+    return { revision: state.revision, resources: translation.resources };
+  }
+
+  /** Group translations run so far (benchmarks and tests read it). */
+  get translations(): number {
+    return this.translated;
   }
 
   onChange(listener: (groups: readonly string[] | 'all') => void): () => void {
@@ -110,36 +151,143 @@ export class MeshConfigSource implements ConfigSource {
     return () => this.listeners.delete(listener);
   }
 
-  private mesh(meshName: string): Promise<MeshContents | undefined> {
-    let loading = this.meshes.get(meshName);
-    if (!loading) {
-      loading = this.reader.load(meshName).then(
-        (contents) => {
-          if (contents)
-            this.revisions.set(
-              meshName,
-              Math.max(contents.revision, this.revisions.get(meshName) ?? 0),
-            );
-          return contents;
-        },
-        (error: unknown) => {
-          this.meshes.delete(meshName); // retry on the next load
-          throw error;
-        },
+  private translate(state: MeshState, snapshot: MeshSnapshot, key: GroupKey): GroupTranslation {
+    this.translated += 1;
+    const tracing = resolveTracing(this.options.tracing, state.tracing, key.overrides);
+    const recorded = recordingSnapshot(snapshot);
+    const { resources, errors } = translate(
+      recorded.mesh,
+      { kind: key.kind, virtualNode: key.virtualNode, tracing },
+      undefined,
+      this.messages,
+    );
+    if (errors.length > 0) {
+      this.logger.warn(
+        { mesh: key.meshName, node: key.virtualNode, revision: state.revision, errors },
+        'translation errors',
       );
-      this.meshes.set(meshName, loading);
     }
-    return loading;
+    return { revision: state.revision, resources, dependencies: recorded.dependencies };
+  }
+
+  private mesh(meshName: string): Promise<MeshState> {
+    let state = this.meshes.get(meshName);
+    if (!state) {
+      state = this.read(meshName);
+      this.meshes.set(meshName, state);
+    }
+    return state;
+  }
+
+  /** Reads the whole mesh; forgets the attempt when it fails, so that the next load retries. */
+  private read(meshName: string): Promise<MeshState> {
+    const reading = this.reader.load(meshName).then(
+      (contents): MeshState => {
+        const revision = contents?.revision ?? 0;
+        this.seen(meshName, revision);
+        return {
+          revision,
+          snapshot: contents && meshSnapshot(contents),
+          tracing: contents?.tracing,
+          translations: new Map(),
+        };
+      },
+      (error: unknown) => {
+        if (this.meshes.get(meshName) === reading) this.meshes.delete(meshName);
+        throw error;
+      },
+    );
+    return reading;
+  }
+
+  private seen(meshName: string, revision: number): void {
+    this.revisions.set(meshName, Math.max(revision, this.revisions.get(meshName) ?? 0));
   }
 
   private meshChanged(meshName: string, revision: number): void {
-    if ((this.revisions.get(meshName) ?? -1) >= revision && this.meshes.has(meshName)) return;
+    const current = this.meshes.get(meshName);
+    if ((this.revisions.get(meshName) ?? -1) >= revision && current) return;
     this.revisions.set(meshName, revision);
-    this.meshes.delete(meshName);
     const groups = this.groupsByMesh.get(meshName);
-    if (!groups || groups.size === 0) return;
-    this.logger.debug({ mesh: meshName, revision }, 'mesh changed');
-    for (const listener of this.listeners) listener([...groups]);
+    if (!current || !groups || groups.size === 0) {
+      // Nothing translated, or nobody to tell: the next load reads the mesh afresh.
+      this.meshes.delete(meshName);
+      if (groups && groups.size > 0) this.announce(meshName, revision, [...groups]);
+      return;
+    }
+    const next = current
+      .then(async (state) => {
+        const advanced = await this.advance(meshName, state);
+        if (advanced === state) return state; // an earlier change already brought it here
+        // Groups to translate again go first; the others only move to the new revision.
+        const fresh: string[] = [];
+        const kept: string[] = [];
+        for (const group of this.groupsByMesh.get(meshName) ?? []) {
+          (advanced.translations.has(group) ? kept : fresh).push(group);
+        }
+        this.announce(meshName, advanced.revision, [...fresh, ...kept]);
+        return advanced;
+      })
+      .catch((error: unknown) => {
+        this.logger.warn(
+          { err: error, mesh: meshName },
+          'reading a mesh change failed; serving the last good configuration',
+        );
+        // Forget what was seen, so that the next resync (or load) reads the mesh again.
+        if (this.meshes.get(meshName) === next) this.meshes.delete(meshName);
+        this.revisions.delete(meshName);
+        throw error;
+      });
+    next.catch(() => undefined); // reported above; loads that await it see the failure
+    this.meshes.set(meshName, next);
+  }
+
+  /**
+   * The mesh at its current revision from `state`: the rows written since, or the whole mesh when
+   * the change log cannot tell. Translations whose dependencies did not change are kept. Returns
+   * `state` itself when it is already current.
+   */
+  private async advance(meshName: string, state: MeshState): Promise<MeshState> {
+    if (state.revision >= (this.revisions.get(meshName) ?? 0)) return state; // an earlier advance read it
+    const changes = state.snapshot && (await this.reader.changesSince(meshName, state.revision));
+    if (changes && changes.revision === state.revision) return state;
+    let next: { mesh: MeshSnapshot; changed: Set<MeshDependency> } | undefined;
+    let tracing = state.tracing;
+    if (state.snapshot && changes && !changes.removed.some((r) => r.kind === 'mesh')) {
+      next = changedMeshSnapshot(state.snapshot, changes);
+      if (changes.tracing) tracing = changes.tracing.settings;
+    } else {
+      const contents = await this.reader.load(meshName);
+      if (!contents)
+        return { revision: this.revisions.get(meshName) ?? 0, translations: new Map() };
+      tracing = contents.tracing;
+      next = state.snapshot
+        ? reloadedMeshSnapshot(state.snapshot, contents)
+        : { mesh: meshSnapshot(contents), changed: new Set(['mesh']) };
+    }
+    this.seen(meshName, next.mesh.revision);
+    const everything = !state.snapshot || !isDeepStrictEqual(tracing, state.tracing);
+    const changed = [...next.changed];
+    const translations = new Map<string, GroupTranslation>();
+    for (const [group, translation] of state.translations) {
+      if (everything || changed.some((d) => translation.dependencies.has(d))) continue;
+      translations.set(group, translation);
+    }
+    this.logger.debug(
+      {
+        mesh: meshName,
+        revision: next.mesh.revision,
+        changed,
+        retranslate: state.translations.size - translations.size,
+      },
+      'mesh changed',
+    );
+    return { revision: next.mesh.revision, snapshot: next.mesh, tracing, translations };
+  }
+
+  private announce(meshName: string, revision: number, groups: string[]): void {
+    this.logger.debug({ mesh: meshName, revision, groups: groups.length }, 'mesh change announced');
+    for (const listener of this.listeners) listener(groups);
   }
 
   /** Compares every mesh's revision with what was loaded: repairs missed notifications. */

@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import type {
   MeshSpec,
   RouteSpec,
@@ -7,6 +8,8 @@ import type {
 } from '../../mesh-model/src/validation';
 import type { ResolvedTracing } from '../../mesh-model/src/tracing';
 import type { ResourceKind } from '../../mesh-model/src/resource-kinds';
+import { dependenciesOf, type MeshDependency } from './dependencies';
+import { compareStrings } from './translation-errors';
 
 /**
  * One mesh at one revision, as the translator reads it: every spec already valid per the App
@@ -71,6 +74,19 @@ export interface StoredMeshResource {
   spec: Record<string, unknown>;
 }
 
+/** Which stored resource: kind, parent (the virtual router of a route, '' otherwise) and name. */
+export type StoredResourceKey = Pick<StoredMeshResource, 'kind' | 'parentName' | 'name'>;
+
+/** What changed in a mesh since a snapshot, as persistence reads it. */
+export interface StoredMeshChanges {
+  /** The revision the changes bring the mesh to. */
+  revision: number;
+  /** The current rows of resources written since; some may not differ from the snapshot. */
+  resources: readonly StoredMeshResource[];
+  /** Resources deleted since. */
+  removed: readonly StoredResourceKey[];
+}
+
 /** The translator's input model from a mesh's stored resources. */
 export function meshSnapshot(contents: {
   meshName: string;
@@ -80,7 +96,7 @@ export function meshSnapshot(contents: {
   const virtualNodes = new Map<string, VirtualNodeSpec>();
   const virtualRouters = new Map<string, VirtualRouterSpec>();
   const virtualServices = new Map<string, VirtualServiceSpec>();
-  const routes = new Map<string, Array<{ name: string; spec: RouteSpec }>>();
+  const routes = new Map<string, NamedRoute[]>();
   let spec: MeshSpec = {};
   for (const resource of contents.resources) {
     switch (resource.kind) {
@@ -104,6 +120,8 @@ export function meshSnapshot(contents: {
       }
     }
   }
+  // By name, so that a snapshot does not depend on the order rows were read in.
+  for (const list of routes.values()) list.sort(byName);
   return {
     meshName: contents.meshName,
     revision: contents.revision,
@@ -113,4 +131,136 @@ export function meshSnapshot(contents: {
     routes,
     virtualServices,
   };
+}
+
+/**
+ * The snapshot after `changes`, equal to `meshSnapshot()` of the mesh's rows at the new revision,
+ * and the dependencies whose content differs from `previous` (a rewrite with an equal spec, or a
+ * tag change, changes nothing). Maps nothing changed in are shared with `previous`.
+ */
+export function changedMeshSnapshot(
+  previous: MeshSnapshot,
+  changes: StoredMeshChanges,
+): { mesh: MeshSnapshot; changed: Set<MeshDependency> } {
+  const changed = new Set<MeshDependency>();
+  let spec = previous.spec;
+  const virtualNodes = new CopyOnWrite(previous.virtualNodes);
+  const virtualRouters = new CopyOnWrite(previous.virtualRouters);
+  const virtualServices = new CopyOnWrite(previous.virtualServices);
+  /** The new route lists of the routers whose routes changed. */
+  const routeLists = new Map<string, Map<string, RouteSpec>>();
+  const routesOf = (router: string) => {
+    let list = routeLists.get(router);
+    if (!list) {
+      list = new Map((previous.routes.get(router) ?? []).map((route) => [route.name, route.spec]));
+      routeLists.set(router, list);
+    }
+    return list;
+  };
+  const apply = (resource: StoredResourceKey, next: Record<string, unknown> | undefined) => {
+    switch (resource.kind) {
+      case 'mesh':
+        if (isDeepStrictEqual(spec, next ?? {})) return;
+        spec = next ?? {};
+        break;
+      case 'virtualNode':
+        if (!virtualNodes.set(resource.name, next)) return;
+        break;
+      case 'virtualRouter':
+        if (!virtualRouters.set(resource.name, next)) return;
+        break;
+      case 'virtualService':
+        if (!virtualServices.set(resource.name, next)) return;
+        break;
+      case 'route': {
+        const list = routesOf(resource.parentName);
+        if (isDeepStrictEqual(list.get(resource.name), next)) return;
+        if (next === undefined) list.delete(resource.name);
+        else list.set(resource.name, next);
+        break;
+      }
+    }
+    for (const dependency of dependenciesOf(resource)) changed.add(dependency);
+  };
+  for (const resource of changes.resources) apply(resource, resource.spec);
+  for (const resource of changes.removed) apply(resource, undefined);
+
+  let routes = previous.routes;
+  if ([...routeLists.keys()].some((router) => changed.has(`route/${router}`))) {
+    const copy = new Map(previous.routes);
+    for (const [router, list] of routeLists) {
+      if (!changed.has(`route/${router}`)) continue;
+      if (list.size === 0) copy.delete(router);
+      else copy.set(router, [...list].map(([name, spec]) => ({ name, spec })).sort(byName));
+    }
+    routes = copy;
+  }
+  return {
+    mesh: {
+      meshName: previous.meshName,
+      revision: changes.revision,
+      spec,
+      virtualNodes: virtualNodes.result(),
+      virtualRouters: virtualRouters.result(),
+      routes,
+      virtualServices: virtualServices.result(),
+    },
+    changed,
+  };
+}
+
+/**
+ * `meshSnapshot()` of a mesh read again in full, and the dependencies whose content differs from
+ * `previous`: what a reader that cannot tell what changed compares.
+ */
+export function reloadedMeshSnapshot(
+  previous: MeshSnapshot,
+  contents: { revision: number; resources: readonly StoredMeshResource[] },
+): { mesh: MeshSnapshot; changed: Set<MeshDependency> } {
+  const present = new Set(contents.resources.map(resourceKey));
+  const removed: StoredResourceKey[] = [];
+  const check = (kind: StoredResourceKey['kind'], parentName: string, name: string) => {
+    if (!present.has(resourceKey({ kind, parentName, name }))) {
+      removed.push({ kind, parentName, name });
+    }
+  };
+  for (const name of previous.virtualNodes.keys()) check('virtualNode', '', name);
+  for (const name of previous.virtualRouters.keys()) check('virtualRouter', '', name);
+  for (const name of previous.virtualServices.keys()) check('virtualService', '', name);
+  for (const [router, routes] of previous.routes) {
+    for (const route of routes) check('route', router, route.name);
+  }
+  return changedMeshSnapshot(previous, {
+    revision: contents.revision,
+    resources: contents.resources,
+    removed,
+  });
+}
+
+function resourceKey(resource: StoredResourceKey): string {
+  return `${resource.kind}\u0000${resource.parentName}\u0000${resource.name}`;
+}
+
+function byName(a: NamedRoute, b: NamedRoute): number {
+  return compareStrings(a.name, b.name);
+}
+
+/** A map copied on its first change; unchanged, it is the original. */
+class CopyOnWrite<V> {
+  private copy?: Map<string, V>;
+
+  constructor(private readonly original: ReadonlyMap<string, V>) {}
+
+  /** Sets or (with undefined) deletes `key`; false when that changes nothing. */
+  set(key: string, value: unknown): boolean {
+    if (isDeepStrictEqual((this.copy ?? this.original).get(key), value)) return false;
+    const map = (this.copy ??= new Map(this.original));
+    if (value === undefined) map.delete(key);
+    else map.set(key, value as V);
+    return true;
+  }
+
+  result(): ReadonlyMap<string, V> {
+    return this.copy ?? this.original;
+  }
 }

@@ -1,4 +1,5 @@
 import type { XdsResource } from '../../xds/src/encoded-resource';
+import type { EnvoyMessageCache } from './envoy/message-cache';
 import { envoyResources } from './envoy/resources';
 import type { ProxyIr } from './ir';
 import type { EndpointRegistry, MeshSnapshot, ProxyTarget } from './mesh-snapshot';
@@ -17,15 +18,17 @@ export interface Translation {
  * snapshot gives the same resources in the same order. Best-effort: what does not resolve is
  * reported and left out, and the resources stay consistent (every cluster a route or listener
  * names exists, every EDS cluster has its ClusterLoadAssignment, every RDS name its
- * RouteConfiguration).
+ * RouteConfiguration). With `messages`, resources equal to ones translated before (for this proxy
+ * or another) are the same message objects.
  */
 export function translate(
   mesh: MeshSnapshot,
   proxy: ProxyTarget,
   registry?: EndpointRegistry,
+  messages?: EnvoyMessageCache,
 ): Translation {
   const { ir, errors } = proxyIr(mesh, proxy, registry);
-  return { resources: envoyResources(ir), errors };
+  return { resources: envoyResources(ir, messages), errors };
 }
 
 /** The first two steps: App Mesh resources to the IR of one proxy. */
