@@ -1,5 +1,6 @@
 import type { Any } from '../generated/google/protobuf/any';
 import '../generated/register-all';
+import { encodeMessage } from './encode';
 import { messageTypeRegistry, type MessageType } from '../generated/typeRegistry';
 
 /**
@@ -23,7 +24,7 @@ export function typeNameOf(anyTypeUrl: string): string {
  * `packAny(HttpConnectionManager, { statPrefix: 'ingress_http', ... })`.
  */
 export function packAny<M>(type: MessageType<M>, message: M): Any {
-  return { typeUrl: typeUrl(type), value: type.encode(message).finish() };
+  return { typeUrl: typeUrl(type), value: encodeMessage(type, message) };
 }
 
 /** Decodes an Any that must hold `type`; throws if its type URL names another message. */

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { BinaryWriter } from '@bufbuild/protobuf/wire';
 import { messageTypeRegistry } from '../../envoy-api/generated/typeRegistry';
 import '../../envoy-api/generated/register-all';
 import { typeNameOf } from '../../envoy-api/src/any';
+import { encodeMessage, write } from '../../envoy-api/src/encode';
 import type { TypeUrl } from './resource-types';
 import { validateResource, type ValidationFailure } from './validation/validate-resource';
 
@@ -60,7 +60,7 @@ export class ResourceEncoder {
     const typeName = typeNameOf(resource.typeUrl);
     const type = messageTypeRegistry.get(typeName);
     if (!type) throw new Error(`no generated message type for ${resource.typeUrl}`);
-    const value = type.encode(resource.message).finish();
+    const value = encodeMessage(type, resource.message);
     this.bytesEncoded += value.length;
     const hash = createHash('sha256').update(value).digest('base64url');
     const key = `${resource.typeUrl}\u0000${resource.name}\u0000${hash}`;
@@ -73,20 +73,18 @@ export class ResourceEncoder {
       return known;
     }
     const version = hash.slice(0, 22);
-    const any = new BinaryWriter()
-      .uint32(10)
-      .string(resource.typeUrl)
-      .uint32(18)
-      .bytes(value)
-      .finish();
-    const deltaResource = new BinaryWriter()
-      .uint32(26) // name = 3
-      .string(resource.name)
-      .uint32(10) // version = 1
-      .string(version)
-      .uint32(18) // resource = 2
-      .bytes(any)
-      .finish();
+    const any = write((writer) =>
+      writer.uint32(10).string(resource.typeUrl).uint32(18).bytes(value),
+    );
+    const deltaResource = write((writer) =>
+      writer
+        .uint32(26) // name = 3
+        .string(resource.name)
+        .uint32(10) // version = 1
+        .string(version)
+        .uint32(18) // resource = 2
+        .bytes(any),
+    );
     const encoded: EncodedResource = {
       typeUrl: resource.typeUrl,
       name: resource.name,
