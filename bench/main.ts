@@ -9,6 +9,11 @@ import {
   type Percentiles,
   type StormResult,
 } from './system/fanout';
+import {
+  runTranslationBench,
+  translationTable,
+  type TranslationBenchResult,
+} from './translation/translation-bench';
 import type { Protocol } from './xds/load-client';
 
 // `npm run bench`: the whole benchmark suite against the real control plane (the built
@@ -98,6 +103,7 @@ interface Report {
   machine: Record<string, string>;
   fanout: FanoutResult[];
   storm?: StormResult;
+  translation: TranslationBenchResult[];
   sections: string[];
 }
 
@@ -112,7 +118,7 @@ async function main(): Promise<void> {
     log,
     cpuProfileDir: opts.profile,
   };
-  const report: Report = { machine: machine(), fanout: [], sections: [] };
+  const report: Report = { machine: machine(), fanout: [], translation: [], sections: [] };
   const started = Date.now();
   try {
     if (opts.parts.has('fanout')) {
@@ -127,6 +133,22 @@ async function main(): Promise<void> {
       report.storm = await runStorm(system, opts.storm);
       checkStorm(report.storm);
       report.sections.push(stormTable(report.storm));
+    }
+    if (opts.parts.has('translation')) {
+      log('translation: meshes of 100, 1,000 and 5,000 virtual nodes');
+      report.translation = await runTranslationBench({
+        sizes: [100, 1000, 5000],
+        smoke: opts.smoke,
+        log,
+        profile: opts.profile && path.join(opts.profile, 'translation'),
+      });
+      report.sections.push(
+        [
+          '### Translation: whole meshes, and one route change',
+          '',
+          translationTable(report.translation),
+        ].join('\n'),
+      );
     }
   } finally {
     rmSync(dataDir, { recursive: true, force: true });
