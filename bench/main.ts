@@ -9,6 +9,8 @@ import {
   type Percentiles,
   type StormResult,
 } from './system/fanout';
+import { restTable, runRestBench, type RestBenchResult } from './rest/rest-bench';
+import { startControlPlane } from './system/fanout';
 import {
   runTranslationBench,
   translationTable,
@@ -104,6 +106,7 @@ interface Report {
   fanout: FanoutResult[];
   storm?: StormResult;
   translation: TranslationBenchResult[];
+  rest?: RestBenchResult;
   sections: string[];
 }
 
@@ -150,6 +153,17 @@ async function main(): Promise<void> {
         ].join('\n'),
       );
     }
+    if (opts.parts.has('rest')) {
+      log('REST: UpdateRoute with 16 clients, ListVirtualNodes at 5,000 nodes');
+      report.rest = await runRest(system, opts.smoke);
+      report.sections.push(
+        [
+          '### REST: UpdateRoute throughput, ListVirtualNodes pages',
+          '',
+          restTable(report.rest),
+        ].join('\n'),
+      );
+    }
   } finally {
     rmSync(dataDir, { recursive: true, force: true });
   }
@@ -162,6 +176,28 @@ async function main(): Promise<void> {
     log(`docs/benchmarks.md rewritten (${elapsed} s)`);
   }
   if (opts.smoke) console.log('bench smoke OK');
+}
+
+/** The REST benchmark against a control plane of its own (a fresh mesh, same data directory). */
+async function runRest(
+  system: Parameters<typeof startControlPlane>[0],
+  smoke: boolean,
+): Promise<RestBenchResult> {
+  const controlPlane = await startControlPlane(system);
+  try {
+    const result = await runRestBench({
+      baseUrl: controlPlane.httpUrl,
+      serverPid: controlPlane.pid,
+      smoke,
+      log: system.log,
+    });
+    if (result.failures.length > 0) {
+      throw new CheckError(`REST: ${result.failures.join('; ')}`);
+    }
+    return result;
+  } finally {
+    await controlPlane.stop();
+  }
 }
 
 /** What every fan-out must show, or the figures mean nothing. */

@@ -28,13 +28,24 @@ describe('bench:xds --smoke (the engine alone)', () => {
 
 describe('bench --smoke (the whole control plane)', () => {
   it('runs every part end to end and checks what it measures', () => {
-    // The real control plane on its embedded Postgres, 50 proxies, one UpdateRoute, the floor,
-    // and a restart under the proxies.
+    // The real control plane on its embedded Postgres: 50 proxies, one UpdateRoute, the floor,
+    // a restart under the proxies; a 20-node mesh translated; UpdateRoute from 2 clients.
     const result = run('node', ['dist/bench/bench/main.js', '--smoke']);
     expect(result.stderr).not.toContain('bench FAILED');
     expect(result.stdout).toContain('| SotW | 50 |');
     expect(result.stdout).toContain('every proxy in sync at the current revision');
+    expect(result.stdout).toMatch(/\| 20 \| 101 \/ \d+ \|/); // the 20-node translation row
+    expect(result.stdout).toMatch(/\| errors \| 0 \|/); // REST
     expect(result.stdout).toContain('bench smoke OK');
     expect(result.status).toBe(0);
   }, 240_000);
+});
+
+describe('bench/rest --smoke (the REST benchmark on its own)', () => {
+  it('runs UpdateRoute and ListVirtualNodes against a control plane process with no errors', () => {
+    const result = run('node', ['dist/bench/bench/rest/main.js', '--smoke']);
+    expect(result.stderr).not.toMatch(/FAILED|check failed/);
+    expect(result.stdout).toContain('bench:rest smoke OK');
+    expect(result.status).toBe(0);
+  }, 120_000);
 });

@@ -1,8 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { AppMeshClient } from '@aws-sdk/client-app-mesh';
+import { sampleCpu, statusBytes } from './proc';
 
 // The real control plane as `npm start` runs it (the built entry point, embedded Postgres), in a
 // process of its own, and what /proc says about that process: RSS, peak RSS and CPU time, for
@@ -10,8 +11,6 @@ import { AppMeshClient } from '@aws-sdk/client-app-mesh';
 
 // The entry point `npm run build` makes and `npm start` runs (dist/apps), not the benchmark build's copy.
 const ENTRY = path.resolve(__dirname, '../../../apps/control-plane/src/main.js');
-const READY = 'Trellis listening';
-const CLOCK_TICKS_PER_SECOND = 100; // USER_HZ on Linux
 
 export interface ControlPlaneOptions {
   /** Where the embedded Postgres keeps its data; reused across restarts. */
@@ -23,6 +22,8 @@ export interface ControlPlaneOptions {
   env?: Record<string, string>;
   /** Write a CPU profile of the control plane to this directory when it exits. */
   cpuProfileDir?: string;
+  /** The entry point to run: by default this checkout's build, as `npm start` runs it. */
+  entry?: string;
 }
 
 export class ControlPlaneProcess {
@@ -36,14 +37,15 @@ export class ControlPlaneProcess {
     this.exited = new Promise((resolve) => child.on('exit', (code) => resolve(code)));
   }
 
-  /** Starts the control plane; resolves once it logged that it is listening. */
+  /** Starts the control plane; resolves once it answers /readyz. */
   static async start(
     options: ControlPlaneOptions,
     timeoutMs = 60_000,
   ): Promise<ControlPlaneProcess> {
+    const entry = options.entry ?? ENTRY;
     const args = options.cpuProfileDir
-      ? ['--cpu-prof', '--cpu-prof-dir', options.cpuProfileDir, ENTRY]
-      : [ENTRY];
+      ? ['--cpu-prof', '--cpu-prof-dir', options.cpuProfileDir, entry]
+      : [entry];
     const child = spawn(process.execPath, args, {
       env: {
         ...process.env,
@@ -81,27 +83,33 @@ export class ControlPlaneProcess {
 
   /** Resident memory now, in bytes. */
   rss(): number {
-    return statusField(this.pid, 'VmRSS');
+    return statusBytes(this.pid, 'VmRSS');
   }
 
   /** The highest resident memory since the process started, in bytes. */
   peakRss(): number {
-    return statusField(this.pid, 'VmHWM');
+    return statusBytes(this.pid, 'VmHWM');
   }
 
   /** CPU time (user + system) of the control plane's Node process, in seconds. */
   cpuSeconds(): number {
-    return processCpuSeconds(this.pid);
+    return sampleCpu(this.pid).processMs / 1000;
   }
 
   /** CPU time of the Postgres processes (the server and its backends), in seconds. */
   postgresCpuSeconds(): number {
-    return descendants(this.pid).reduce((sum, pid) => sum + processCpuSeconds(pid), 0);
+    return sampleCpu(this.pid).descendantsMs / 1000;
   }
 
-  /** SIGTERM, as a deploy does; resolves with the exit code. */
+  /** SIGTERM, as a deploy does (SIGKILL after a minute); resolves with the exit code. */
   async stop(): Promise<number | null> {
-    if (this.child.exitCode === null) this.child.kill('SIGTERM');
+    if (this.child.exitCode === null && this.child.signalCode === null) {
+      // SIGTERM lets it stop its embedded Postgres; SIGKILL only if it hangs.
+      this.child.kill('SIGTERM');
+      const killer = setTimeout(() => this.child.kill('SIGKILL'), 60_000);
+      await this.exited;
+      clearTimeout(killer);
+    }
     return this.exited;
   }
 
@@ -110,27 +118,35 @@ export class ControlPlaneProcess {
     return this.output;
   }
 
-  private ready(timeoutMs: number): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`control plane not ready after ${timeoutMs} ms:\n${this.tail()}`)),
-        timeoutMs,
-      );
-      const seen = (chunk: Buffer): void => {
-        // Keep the first part for diagnostics; the rest (a log line per proxy) is read and dropped.
-        if (this.output.length < 64 * 1024) this.output += chunk.toString();
-        if (this.output.includes(READY)) {
-          clearTimeout(timer);
-          resolve();
-        }
-      };
-      this.child.stdout!.on('data', seen);
-      this.child.stderr!.on('data', seen);
-      this.child.on('exit', (code, signal) => {
-        clearTimeout(timer);
-        reject(new Error(`control plane exited (${code ?? signal}):\n${this.tail()}`));
-      });
-    });
+  /** Resolves once /readyz answers (whatever the log level); rejects if the process exits. */
+  private async ready(timeoutMs: number): Promise<void> {
+    // The log is read as fast as it comes (a full pipe would block the server) and kept only
+    // in part, for error messages.
+    const keep = (chunk: Buffer): void => {
+      if (this.output.length < 64 * 1024) this.output += chunk.toString();
+    };
+    this.child.stdout!.on('data', keep);
+    this.child.stderr!.on('data', keep);
+    const deadline = Date.now() + timeoutMs;
+    while (!(await this.answersReady())) {
+      if (this.child.exitCode !== null || this.child.signalCode !== null) {
+        throw new Error(
+          `control plane exited (${this.child.exitCode ?? this.child.signalCode}):\n${this.tail()}`,
+        );
+      }
+      if (Date.now() > deadline) {
+        throw new Error(`control plane not ready after ${timeoutMs} ms:\n${this.tail()}`);
+      }
+      await sleep(50);
+    }
+  }
+
+  private async answersReady(): Promise<boolean> {
+    try {
+      return (await fetch(`${this.httpUrl}/readyz`)).ok;
+    } catch {
+      return false;
+    }
   }
 
   private tail(): string {
@@ -148,48 +164,4 @@ export function freePort(): Promise<number> {
       server.close(() => resolve(port));
     });
   });
-}
-
-function statusField(pid: number, field: string): number {
-  const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(
-    readFileSync(`/proc/${pid}/status`, 'utf8'),
-  );
-  return Number(match?.[1] ?? NaN) * 1024;
-}
-
-export function processCpuSeconds(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the command name (which may contain spaces) start at ") ".
-    const fields = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
-  } catch {
-    return 0; // the process has ended
-  }
-}
-
-/** Every process below `pid`, children first. */
-function descendants(pid: number): number[] {
-  const parents = new Map<number, number[]>();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const parent = Number(stat.slice(stat.lastIndexOf(') ') + 2).split(' ')[1]);
-      const list = parents.get(parent) ?? [];
-      list.push(Number(entry));
-      parents.set(parent, list);
-    } catch {
-      // gone meanwhile
-    }
-  }
-  const found: number[] = [];
-  const visit = (parent: number): void => {
-    for (const child of parents.get(parent) ?? []) {
-      found.push(child);
-      visit(child);
-    }
-  };
-  visit(pid);
-  return found;
 }

@@ -7,12 +7,7 @@ import type { Protocol } from '../xds/load-client';
 import { LoadGeneratorProcess } from '../xds/load-generator';
 import { wallClock } from '../xds/wall-clock';
 import { ensureBenchMesh, restMeshSubscriptions, setCanaryWeight } from './bench-mesh-rest';
-import {
-  ControlPlaneProcess,
-  freePort,
-  processCpuSeconds,
-  type ControlPlaneOptions,
-} from './control-plane-process';
+import { ControlPlaneProcess, freePort, type ControlPlaneOptions } from './control-plane-process';
 import type { FloorCommand, FloorEvent } from './floor-server';
 
 // Fan-out through the whole control plane: proxies connected to `npm start`'s process, one
@@ -357,7 +352,7 @@ export async function runStorm(options: SystemBenchOptions, streams: number): Pr
     controlPlane = await startControlPlane(options, ports);
     const startMs = wallClock() - start;
     generator.send({ kind: 'mark' });
-    const cpu = processCpuSeconds(controlPlane.pid);
+    const cpu = controlPlane.cpuSeconds();
 
     let reconnectedMs: number | undefined;
     let syncedMs: number | undefined;
@@ -394,7 +389,7 @@ export async function runStorm(options: SystemBenchOptions, streams: number): Pr
       reconnects: stats.reconnects,
       errors: stats.errors,
       errorSamples: stats.errorSamples,
-      cpuSeconds: processCpuSeconds(controlPlane.pid) - cpu,
+      cpuSeconds: controlPlane.cpuSeconds() - cpu,
       peakRssBytes: controlPlane.peakRss(),
     };
   } finally {

@@ -8,7 +8,10 @@ import {
   ResourceInUseException,
   TooManyTagsException,
 } from '../../../libs/mesh-model/src/errors';
-import { enforcedReferences } from '../../../libs/mesh-model/src/references';
+import {
+  enforcedReferences,
+  type EnforcedReference,
+} from '../../../libs/mesh-model/src/references';
 import {
   describeExisting,
   describeMissing,
@@ -20,6 +23,7 @@ import {
 } from '../../../libs/mesh-model/src/resource-kinds';
 import {
   MeshStore,
+  resourceKey,
   resourceSnapshot,
   type MeshWriteTransaction,
   type StoredResource,
@@ -116,12 +120,14 @@ export class MeshResourceService {
       } else if (!(await tx.lockMesh(id.meshName))) {
         throw new NotFoundException(describeMissing(meshId(id.meshName), this.options.accountId));
       }
-      if (id.kind === 'route') await this.checkRouteAgainstRouter(tx, request);
-      if (await tx.get(id)) {
+      const references = enforcedReferences(id.kind, request.spec);
+      const found = await tx.getMany(id.meshName, this.involved(request, references));
+      if (id.kind === 'route') this.checkRouteAgainstRouter(found, request);
+      if (found.has(resourceKey(id))) {
         throw new ConflictException(describeExisting(id));
       }
       await this.checkLimit(tx, id);
-      await this.checkReferences(tx, request);
+      this.checkReferences(found, request, references);
       this.checkTagCount(request.tags ?? []);
       const now = new Date();
       const resource: StoredResource = {
@@ -136,7 +142,7 @@ export class MeshResourceService {
         lastUpdatedAt: now,
       };
       await tx.insert(resource);
-      await tx.replaceReferences(id, enforcedReferences(id.kind, request.spec));
+      await tx.replaceReferences(id, references, []);
       const revision = await tx.recordChange({
         id,
         operation: 'CREATE',
@@ -151,23 +157,25 @@ export class MeshResourceService {
   update(request: WriteRequest): Promise<WriteResult> {
     return this.idempotentWrite(request, async (tx) => {
       const { id } = request;
-      if (!(await tx.lockMesh(id.meshName))) {
+      const references = enforcedReferences(id.kind, request.spec);
+      // One round trip for the lock and the reads: every round trip while the mesh is
+      // locked holds up its other writers.
+      const found = await tx.lockMeshAndGet(id.meshName, this.involved(request, references));
+      if (!found.has(resourceKey(meshId(id.meshName)))) {
         throw new NotFoundException(describeMissing(meshId(id.meshName), this.options.accountId));
       }
-      const current = await tx.get(id);
+      const current = found.get(resourceKey(id));
       if (!current) throw new NotFoundException(describeMissing(id, this.options.accountId));
-      if (id.kind === 'route') await this.checkRouteAgainstRouter(tx, request);
-      await this.checkReferences(tx, request);
+      if (id.kind === 'route') this.checkRouteAgainstRouter(found, request);
+      this.checkReferences(found, request, references);
       const updated: StoredResource = {
         ...current,
         spec: request.spec,
         version: current.version + 1,
         lastUpdatedAt: new Date(),
       };
-      await tx.update(updated);
-      await tx.replaceReferences(id, enforcedReferences(id.kind, request.spec));
-      const revision = await tx.recordChange({
-        id,
+      await tx.replaceReferences(id, references, enforcedReferences(id.kind, current.spec));
+      const revision = await tx.updateAndRecordChange(updated, {
         operation: 'UPDATE',
         actor: request.actor,
         before: resourceSnapshot(current),
@@ -324,26 +332,28 @@ export class MeshResourceService {
     }
   }
 
+  /** What a Create/Update checks: the resource, a route's virtual router, what the spec references. */
+  private involved(request: WriteRequest, references: readonly EnforcedReference[]): ResourceId[] {
+    const { id } = request;
+    const ids = [id, ...references.map((reference) => referencedId(id.meshName, reference))];
+    if (id.kind === 'route') ids.push(routerOf(id));
+    return ids;
+  }
+
   /** References named in the spec must exist in the mesh (NotFoundException otherwise). */
-  private async checkReferences(tx: MeshWriteTransaction, request: WriteRequest): Promise<void> {
-    const references = enforcedReferences(request.id.kind, request.spec);
+  private checkReferences(
+    found: ReadonlyMap<string, StoredResource>,
+    request: WriteRequest,
+    references: readonly EnforcedReference[],
+  ): void {
     for (const kind of ['virtualNode', 'virtualRouter'] as const) {
-      const wanted = references.filter((reference) => reference.kind === kind);
-      const missing = new Set(
-        await tx.missing(
-          request.id.meshName,
-          kind,
-          wanted.map((r) => r.name),
-        ),
+      const first = references.find(
+        (reference) =>
+          reference.kind === kind &&
+          !found.has(resourceKey(referencedId(request.id.meshName, reference))),
       );
-      const first = wanted.find((reference) => missing.has(reference.name));
       if (first) {
-        const target: ResourceId = {
-          meshName: request.id.meshName,
-          kind,
-          parentName: '',
-          name: first.name,
-        };
+        const target = referencedId(request.id.meshName, first);
         throw new NotFoundException(
           `${first.path}: ${describeMissing(target, this.options.accountId)}`,
         );
@@ -352,17 +362,12 @@ export class MeshResourceService {
   }
 
   /** A route needs its router, and its type must match one of the router's listeners. */
-  private async checkRouteAgainstRouter(
-    tx: MeshWriteTransaction,
+  private checkRouteAgainstRouter(
+    found: ReadonlyMap<string, StoredResource>,
     request: WriteRequest,
-  ): Promise<void> {
-    const routerId: ResourceId = {
-      meshName: request.id.meshName,
-      kind: 'virtualRouter',
-      parentName: '',
-      name: request.id.parentName,
-    };
-    const router = await tx.get(routerId);
+  ): void {
+    const routerId = routerOf(request.id);
+    const router = found.get(resourceKey(routerId));
     if (!router) throw new NotFoundException(describeMissing(routerId, this.options.accountId));
     const listeners = router.spec.listeners;
     if (!Array.isArray(listeners) || listeners.length === 0) return;
@@ -402,6 +407,20 @@ export class MeshResourceService {
       );
     }
   }
+}
+
+/** The virtual router a route belongs to. */
+function routerOf(route: ResourceId): ResourceId {
+  return {
+    meshName: route.meshName,
+    kind: 'virtualRouter',
+    parentName: '',
+    name: route.parentName,
+  };
+}
+
+function referencedId(meshName: string, reference: EnforcedReference): ResourceId {
+  return { meshName, kind: reference.kind, parentName: '', name: reference.name };
 }
 
 function fingerprint(request: WriteRequest): string {

@@ -199,7 +199,11 @@ export class RolloutRunner {
       lastUpdatedAt: new Date(),
     };
     await tx.mesh.update(updated);
-    await tx.mesh.replaceReferences(routeId, enforcedReferences('route', next));
+    await tx.mesh.replaceReferences(
+      routeId,
+      enforcedReferences('route', next),
+      enforcedReferences('route', current.spec),
+    );
     const revision = await tx.mesh.recordChange({
       id: routeId,
       operation: 'UPDATE',

@@ -96,7 +96,11 @@ export class RouteWeightsService {
         lastUpdatedAt: new Date(),
       };
       await tx.update(updated);
-      await tx.replaceReferences(request.id, enforcedReferences('route', spec));
+      await tx.replaceReferences(
+        request.id,
+        enforcedReferences('route', spec),
+        enforcedReferences('route', current.spec),
+      );
       const revision = await tx.recordChange({
         id: request.id,
         operation: 'UPDATE',

@@ -1,6 +1,6 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import { ConflictException } from '../../mesh-model/src/errors';
-import type { ResourceId, ResourceKind } from '../../mesh-model/src/resource-kinds';
+import { meshId, type ResourceId, type ResourceKind } from '../../mesh-model/src/resource-kinds';
 import { withDatabaseErrors } from './database-errors';
 import { ChangeLogEntity, type ChangeOperation } from './entities/change-log.entity';
 import { ClientTokenEntity } from './entities/client-token.entity';
@@ -82,8 +82,11 @@ export class MeshStore {
 
   findByArn(arn: string): Promise<StoredResource | undefined> {
     return withDatabaseErrors(async () => {
-      const row = await this.dataSource.manager.findOneBy(MeshResourceEntity, { arn });
-      return row ? toStored(row) : undefined;
+      const rows: ResourceRow[] = await this.dataSource.query(
+        `SELECT ${RESOURCE_COLUMNS} FROM mesh_resource WHERE arn = $1`,
+        [arn],
+      );
+      return rows[0] ? toStored(rows[0]) : undefined;
     });
   }
 
@@ -97,14 +100,16 @@ export class MeshStore {
   ): Promise<StoredResource[]> {
     return withDatabaseErrors(async () => {
       // Name order with the same collation for ORDER BY and `>`, so pages never overlap.
-      const query = this.dataSource.manager
-        .createQueryBuilder(MeshResourceEntity, 'r')
-        .where('r.kind = :kind AND r.parentName = :parentName', { kind, parentName })
-        .orderBy('r.name', 'ASC')
-        .take(limit);
-      if (meshName !== undefined) query.andWhere('r.meshName = :meshName', { meshName });
-      if (after !== undefined) query.andWhere('r.name > :after', { after });
-      const rows = await query.getMany();
+      // Within a mesh this is a range scan of the primary key (mesh, kind, parent, name).
+      const parameters: unknown[] = [kind, parentName, limit];
+      const where = ['kind = $1', 'parent_name = $2'];
+      if (meshName !== undefined) where.push(`mesh_name = $${parameters.push(meshName)}`);
+      if (after !== undefined) where.push(`name > $${parameters.push(after)}`);
+      const rows: ResourceRow[] = await this.dataSource.query(
+        `SELECT ${RESOURCE_COLUMNS} FROM mesh_resource WHERE ${where.join(' AND ')}
+         ORDER BY name LIMIT $3`,
+        parameters,
+      );
       return rows.map(toStored);
     });
   }
@@ -235,12 +240,67 @@ export class MeshWriteTransaction {
     return findResource(this.manager, id, true);
   }
 
+  /**
+   * The resources of one mesh that exist among `ids`, in one round trip, keyed by
+   * {@link resourceKey}. Rows are not locked: call it after {@link lockMesh}, which keeps
+   * every other writer of the mesh out until this transaction ends.
+   */
+  async getMany(
+    meshName: string,
+    ids: readonly ResourceId[],
+  ): Promise<Map<string, StoredResource>> {
+    const rows: ResourceRow[] = await this.manager.query(
+      `SELECT ${RESOURCE_COLUMNS} FROM mesh_resource
+       WHERE mesh_name = $1
+         AND (kind, parent_name, name) IN (SELECT * FROM unnest($2::text[], $3::text[], $4::text[]))`,
+      [
+        meshName,
+        ids.map((id) => id.kind),
+        ids.map((id) => id.parentName),
+        ids.map((id) => id.name),
+      ],
+    );
+    return byKey(rows);
+  }
+
+  /**
+   * {@link lockMesh} and {@link getMany} in one round trip, for writes that need the
+   * resources they read to exist (an update); the mesh is in the map when it exists.
+   *
+   * Every row read is locked, the mesh row first (`ORDER BY` before `FOR UPDATE`, the order
+   * every writer takes). A row locked after waiting is read again at its newest version, so
+   * what a successful write builds on is current. Only rows created while this statement
+   * waited for the mesh are missed; a write that finds something missing writes nothing,
+   * which is as if it had run before them.
+   */
+  async lockMeshAndGet(
+    meshName: string,
+    ids: readonly ResourceId[],
+  ): Promise<Map<string, StoredResource>> {
+    const all = [meshId(meshName), ...ids];
+    const rows: ResourceRow[] = await this.manager.query(
+      `SELECT ${RESOURCE_COLUMNS} FROM mesh_resource
+       WHERE mesh_name = $1
+         AND (kind, parent_name, name) IN (SELECT * FROM unnest($2::text[], $3::text[], $4::text[]))
+       ORDER BY kind = 'mesh' DESC
+       FOR UPDATE`,
+      [
+        meshName,
+        all.map((id) => id.kind),
+        all.map((id) => id.parentName),
+        all.map((id) => id.name),
+      ],
+    );
+    return byKey(rows);
+  }
+
   /** Every resource of a mesh, the mesh included; consistent while the mesh is locked. */
   async resources(meshName: string): Promise<StoredResource[]> {
-    const rows = await this.manager.find(MeshResourceEntity, {
-      where: { meshName },
-      order: { kind: 'ASC', parentName: 'ASC', name: 'ASC' },
-    });
+    const rows: ResourceRow[] = await this.manager.query(
+      `SELECT ${RESOURCE_COLUMNS} FROM mesh_resource WHERE mesh_name = $1
+       ORDER BY kind, parent_name, name`,
+      [meshName],
+    );
     return rows.map(toStored);
   }
 
@@ -290,12 +350,15 @@ export class MeshWriteTransaction {
 
   /** Resources of a kind in a mesh (all meshes for kind `mesh`), optionally under a parent. */
   async count(kind: ResourceKind, meshName?: string, parentName?: string): Promise<number> {
-    const query = this.manager
-      .createQueryBuilder(MeshResourceEntity, 'r')
-      .where('r.kind = :kind', { kind });
-    if (meshName !== undefined) query.andWhere('r.meshName = :meshName', { meshName });
-    if (parentName !== undefined) query.andWhere('r.parentName = :parentName', { parentName });
-    return query.getCount();
+    const parameters: unknown[] = [kind];
+    const where = ['kind = $1'];
+    if (meshName !== undefined) where.push(`mesh_name = $${parameters.push(meshName)}`);
+    if (parentName !== undefined) where.push(`parent_name = $${parameters.push(parentName)}`);
+    const rows: Array<{ count: string }> = await this.manager.query(
+      `SELECT count(*) AS count FROM mesh_resource WHERE ${where.join(' AND ')}`,
+      parameters,
+    );
+    return Number(rows[0]?.count ?? 0);
   }
 
   /** Resources other than the mesh itself, by kind. */
@@ -346,16 +409,7 @@ export class MeshWriteTransaction {
     await this.manager.query(
       `UPDATE mesh_resource SET version = $5, spec = $6::json, tags = $7::json, last_updated_at = $8
        WHERE mesh_name = $1 AND kind = $2 AND parent_name = $3 AND name = $4`,
-      [
-        meshName,
-        kind,
-        parentName,
-        name,
-        resource.version,
-        JSON.stringify(resource.spec),
-        JSON.stringify(resource.tags),
-        resource.lastUpdatedAt,
-      ],
+      [meshName, kind, parentName, name, ...updatedColumns(resource)],
     );
   }
 
@@ -367,29 +421,35 @@ export class MeshWriteTransaction {
       await this.manager.query('DELETE FROM mesh_tracing WHERE mesh_name = $1', [meshName]);
   }
 
-  /** Replaces what `from` references with `targets`. */
+  /**
+   * Replaces what `from` references with `targets`. `stored`, what the resource's stored
+   * spec references, lets a write that keeps its references (a weight change) skip the
+   * rewrite: the reference rows always match the stored spec.
+   */
   async replaceReferences(
     from: ResourceId,
-    targets: Array<{ kind: ResourceKind; name: string }>,
+    targets: readonly ReferenceTarget[],
+    stored?: readonly ReferenceTarget[],
   ): Promise<void> {
-    await this.manager.delete(ResourceReferenceEntity, {
-      meshName: from.meshName,
-      fromKind: from.kind,
-      fromParent: from.parentName,
-      fromName: from.name,
-    });
-    const unique = new Map(targets.map((t) => [`${t.kind}/${t.name}`, t]));
+    const unique = uniqueTargets(targets);
+    const before = stored && uniqueTargets(stored);
+    if (before && before.size === unique.size && [...unique.keys()].every((k) => before.has(k))) {
+      return;
+    }
+    const key = [from.meshName, from.kind, from.parentName, from.name];
+    if (before === undefined || before.size > 0) {
+      await this.manager.query(
+        `DELETE FROM resource_reference
+         WHERE mesh_name = $1 AND from_kind = $2 AND from_parent = $3 AND from_name = $4`,
+        key,
+      );
+    }
     if (unique.size === 0) return;
-    await this.manager.insert(
-      ResourceReferenceEntity,
-      [...unique.values()].map((target) => ({
-        meshName: from.meshName,
-        fromKind: from.kind,
-        fromParent: from.parentName,
-        fromName: from.name,
-        toKind: target.kind,
-        toName: target.name,
-      })),
+    const values = [...unique.values()];
+    await this.manager.query(
+      `INSERT INTO resource_reference (mesh_name, from_kind, from_parent, from_name, to_kind, to_name)
+       SELECT $1, $2, $3, $4, to_kind, to_name FROM unnest($5::text[], $6::text[]) AS t (to_kind, to_name)`,
+      [...key, values.map((t) => t.kind), values.map((t) => t.name)],
     );
   }
 
@@ -413,60 +473,145 @@ export class MeshWriteTransaction {
    */
   async recordChange(change: Change): Promise<number> {
     const rows: Array<{ revision: string }> = await this.manager.query(
-      `INSERT INTO mesh_revision (mesh_name, revision) VALUES ($1, 1)
-       ON CONFLICT (mesh_name) DO UPDATE SET revision = mesh_revision.revision + 1
-       RETURNING revision`,
-      [change.id.meshName],
+      `WITH ${RECORD_CHANGE_CTES} ${RECORD_CHANGE_SELECT}`,
+      changeParameters(change),
     );
-    const revision = Number(rows[0]?.revision);
-    await this.manager.query(
-      `INSERT INTO change_log (mesh_name, revision, kind, parent_name, name, operation, actor,
-         before, after, created_at, reason, rollout_id)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8::json, $9::json, now(), $10, $11)`,
-      [
-        change.id.meshName,
-        revision,
-        change.id.kind,
-        change.id.parentName,
-        change.id.name,
-        change.operation,
-        change.actor,
-        change.before === null ? null : JSON.stringify(change.before),
-        change.after === null ? null : JSON.stringify(change.after),
-        change.reason ?? null,
-        change.rolloutId ?? null,
-      ],
+    return Number(rows[0]?.revision);
+  }
+
+  /**
+   * {@link update} and {@link recordChange} in one statement. Writers hold the mesh lock
+   * until they commit, so every round trip of an UpdateX holds up the mesh's other writers.
+   */
+  async updateAndRecordChange(
+    resource: StoredResource,
+    change: Omit<Change, 'id'>,
+  ): Promise<number> {
+    // $1…$4 of the change parameters are the resource's key.
+    const rows: Array<{ revision: string }> = await this.manager.query(
+      `WITH updated AS (
+         UPDATE mesh_resource
+         SET version = $12, spec = $13::json, tags = $14::json, last_updated_at = $15
+         WHERE mesh_name = $1 AND kind = $2 AND parent_name = $3 AND name = $4
+       ), ${RECORD_CHANGE_CTES} ${RECORD_CHANGE_SELECT}`,
+      [...changeParameters({ ...change, id: resource.id }), ...updatedColumns(resource)],
     );
-    await this.manager.query('SELECT pg_notify($1, $2)', [
-      MESH_CHANGES_CHANNEL,
-      JSON.stringify({ mesh: change.id.meshName, revision }),
-    ]);
-    return revision;
+    return Number(rows[0]?.revision);
   }
 }
 
+/** What an update writes: version, spec, tags, last updated. */
+function updatedColumns(resource: StoredResource): unknown[] {
+  return [
+    resource.version,
+    JSON.stringify(resource.spec),
+    JSON.stringify(resource.tags),
+    resource.lastUpdatedAt,
+  ];
+}
+
+/**
+ * The next revision, its change-log row and the NOTIFY, with {@link changeParameters} as
+ * $1…$11. The NOTIFY is delivered when (and only if) the transaction commits.
+ */
+const RECORD_CHANGE_CTES = `next AS (
+    INSERT INTO mesh_revision (mesh_name, revision) VALUES ($1, 1)
+    ON CONFLICT (mesh_name) DO UPDATE SET revision = mesh_revision.revision + 1
+    RETURNING revision
+  ), logged AS (
+    INSERT INTO change_log (mesh_name, revision, kind, parent_name, name, operation, actor,
+      before, after, created_at, reason, rollout_id)
+    SELECT $1, revision, $2, $3, $4, $5, $6, $7::json, $8::json, now(), $9, $10 FROM next
+  )`;
+const RECORD_CHANGE_SELECT = `SELECT revision,
+    pg_notify($11, json_build_object('mesh', $1::text, 'revision', revision)::text)
+  FROM next`;
+function changeParameters(change: Change): unknown[] {
+  return [
+    change.id.meshName,
+    change.id.kind,
+    change.id.parentName,
+    change.id.name,
+    change.operation,
+    change.actor,
+    change.before === null ? null : JSON.stringify(change.before),
+    change.after === null ? null : JSON.stringify(change.after),
+    change.reason ?? null,
+    change.rolloutId ?? null,
+    MESH_CHANGES_CHANNEL,
+  ];
+}
+
+/** The columns of `mesh_resource` as {@link toStored} reads them. */
+const RESOURCE_COLUMNS = `mesh_name, kind, parent_name, name, arn, uid, version, spec, tags,
+  resource_owner, created_at, last_updated_at`;
+
+interface ResourceRow {
+  mesh_name: string;
+  kind: ResourceKind;
+  parent_name: string;
+  name: string;
+  arn: string;
+  uid: string;
+  /** bigint arrives as a string. */
+  version: string;
+  spec: Record<string, unknown>;
+  tags: Tag[];
+  resource_owner: string;
+  created_at: Date;
+  last_updated_at: Date;
+}
+
+/** What a resource's spec references, as {@link MeshWriteTransaction.replaceReferences} takes it. */
+export interface ReferenceTarget {
+  kind: ResourceKind;
+  name: string;
+}
+
+/** A resource's identity as one string, the key of {@link MeshWriteTransaction.getMany}'s map. */
+export function resourceKey(id: ResourceId): string {
+  return `${id.kind}/${id.parentName}/${id.name}`;
+}
+
+function byKey(rows: readonly ResourceRow[]): Map<string, StoredResource> {
+  return new Map(
+    rows.map((row) => {
+      const resource = toStored(row);
+      return [resourceKey(resource.id), resource];
+    }),
+  );
+}
+
+function uniqueTargets(targets: readonly ReferenceTarget[]): Map<string, ReferenceTarget> {
+  return new Map(targets.map((t) => [`${t.kind}/${t.name}`, t]));
+}
+
+// Raw SQL rather than the query builder: these reads run on every request, and building
+// the query cost more CPU than running it.
 async function findResource(
   manager: EntityManager,
   id: ResourceId,
   forUpdate: boolean,
 ): Promise<StoredResource | undefined> {
-  const row = await manager.findOne(MeshResourceEntity, {
-    where: { meshName: id.meshName, kind: id.kind, parentName: id.parentName, name: id.name },
-    lock: forUpdate ? { mode: 'pessimistic_write' } : undefined,
-  });
-  return row ? toStored(row) : undefined;
+  const rows: ResourceRow[] = await manager.query(
+    `SELECT ${RESOURCE_COLUMNS} FROM mesh_resource
+     WHERE mesh_name = $1 AND kind = $2 AND parent_name = $3 AND name = $4
+     ${forUpdate ? 'FOR UPDATE' : ''}`,
+    [id.meshName, id.kind, id.parentName, id.name],
+  );
+  return rows[0] ? toStored(rows[0]) : undefined;
 }
 
-function toStored(row: MeshResourceEntity): StoredResource {
+function toStored(row: ResourceRow): StoredResource {
   return {
-    id: { meshName: row.meshName, kind: row.kind, parentName: row.parentName, name: row.name },
+    id: { meshName: row.mesh_name, kind: row.kind, parentName: row.parent_name, name: row.name },
     arn: row.arn,
     uid: row.uid,
-    version: row.version,
+    version: Number(row.version),
     spec: row.spec,
     tags: row.tags,
-    resourceOwner: row.resourceOwner,
-    createdAt: row.createdAt,
-    lastUpdatedAt: row.lastUpdatedAt,
+    resourceOwner: row.resource_owner,
+    createdAt: row.created_at,
+    lastUpdatedAt: row.last_updated_at,
   };
 }
