@@ -27,7 +27,7 @@ interface DeltaSubscription {
 }
 
 /** Set versions by snapshot, type and subscription: every stream of a group shares them. */
-const SCOPE_VERSIONS = new WeakMap<EncodedSnapshot, Map<string, string>>();
+const SCOPE_VERSIONS = new WeakMap<EncodedSnapshot['resources'], Map<string, string>>();
 
 /**
  * The incremental (delta) protocol of one ADS stream, without I/O. Rules from
@@ -192,8 +192,9 @@ export class DeltaProtocol {
     sub: DeltaSubscription,
     scope: readonly EncodedResource[],
   ): string {
-    let versions = SCOPE_VERSIONS.get(this.snapshot);
-    if (!versions) SCOPE_VERSIONS.set(this.snapshot, (versions = new Map<string, string>()));
+    let versions = SCOPE_VERSIONS.get(this.snapshot.resources);
+    if (!versions)
+      SCOPE_VERSIONS.set(this.snapshot.resources, (versions = new Map<string, string>()));
     const key = `${typeUrl}\u0001${sub.wildcard ? '*' : ''}\u0001${[...sub.names].sort().join('\u0000')}`;
     let version = versions.get(key);
     if (version === undefined) versions.set(key, (version = setVersion(scope)));

@@ -35,7 +35,7 @@ interface Scope {
  * most share their subscriptions, so each scope is built and hashed once per snapshot, not
  * once per stream and push.
  */
-const SCOPES = new WeakMap<EncodedSnapshot, Map<string, Scope>>();
+const SCOPES = new WeakMap<EncodedSnapshot['resources'], Map<string, Scope>>();
 
 export interface OutgoingResponse {
   typeUrl: TypeUrl;
@@ -243,8 +243,8 @@ export class SotwProtocol {
 
   /** The resources the subscription covers that exist, and their set version (shared: read only). */
   private scope(typeUrl: TypeUrl, sub: SotwSubscription): Scope {
-    let scopes = SCOPES.get(this.snapshot);
-    if (!scopes) SCOPES.set(this.snapshot, (scopes = new Map<string, Scope>()));
+    let scopes = SCOPES.get(this.snapshot.resources);
+    if (!scopes) SCOPES.set(this.snapshot.resources, (scopes = new Map<string, Scope>()));
     const key = `${typeUrl}\u0001${sub.key}`;
     let scope = scopes.get(key);
     if (!scope) {

@@ -33,6 +33,8 @@ export type ResponseSink = (bytes: Buffer) => void;
 
 interface Group {
   snapshot: EncodedSnapshot;
+  /** The source's resource list `snapshot` was encoded from. */
+  encodedFrom?: ConfigSnapshot['resources'];
   streams: Set<ProxyStream>;
   loaded?: Promise<void>;
 }
@@ -197,8 +199,15 @@ export class XdsEngine {
           await group.loaded;
           const loaded = await this.source.load(key);
           if (this.groups.get(key) !== group) return;
-          const snapshot = this.encode(key, loaded, publishedAt, group.snapshot);
+          // The same resource list as before (a source that keeps unchanged groups' resources):
+          // only the revision moves, and the encoded resources, and every stream's scopes and
+          // set versions keyed by them, carry over.
+          const snapshot =
+            loaded && loaded.resources === group.encodedFrom
+              ? { ...group.snapshot, revision: loaded.revision, publishedAt }
+              : this.encode(key, loaded, publishedAt, group.snapshot);
           group.snapshot = snapshot;
+          group.encodedFrom = loaded?.resources;
           for (const stream of group.streams) stream.push(snapshot);
         } catch (error) {
           // The proxies keep their last good configuration; the next change retries.
@@ -217,6 +226,7 @@ export class XdsEngine {
         created.loaded = this.source.load(key).then(
           (snapshot) => {
             created.snapshot = this.encode(key, snapshot, performance.now());
+            created.encodedFrom = snapshot?.resources;
           },
           (error: unknown) => {
             // Forget the failure, so that the proxy's next attempt loads again.
