@@ -168,7 +168,9 @@ async function main(): Promise<void> {
     rmSync(dataDir, { recursive: true, force: true });
   }
   const elapsed = ((Date.now() - started) / 1000).toFixed(0);
-  const output = [machineTable(report.machine), ...report.sections].join('\n\n');
+  const output = [machineTable(report.machine), targetsTable(report), ...report.sections].join(
+    '\n\n',
+  );
   console.log(output);
   if (opts.json) console.log(JSON.stringify(report));
   if (opts.write) {
@@ -308,6 +310,68 @@ function machine(): Record<string, string> {
     'Load average (1 min) at start': (os.loadavg()[0] ?? 0).toFixed(2),
     Date: new Date().toISOString().slice(0, 10),
   };
+}
+
+/** The issue's targets against this run's figures; a part not run shows as "not run". */
+function targetsTable(report: Report): string {
+  const at10k = (protocol: Protocol) =>
+    report.fanout.find((r) => r.protocol === protocol && r.streams === 10_000);
+  const sotw = at10k('sotw');
+  const delta = at10k('delta');
+  const translation = report.translation.find((r) => r.nodes === 1000);
+  const rest = report.rest?.updateRoute;
+  const storm = report.storm?.streams === 10_000 ? report.storm : undefined;
+  const row = (
+    target: string,
+    measured: string | undefined,
+    met: boolean | undefined,
+  ): string[] => [
+    target,
+    measured ?? 'not run',
+    met === undefined ? '—' : met ? 'met' : '**not met**',
+  ];
+  const perStream = (r: FanoutResult) => (r.rssConnectedBytes - r.rssBeforeBytes) / r.streams;
+  const rows = [
+    row(
+      '≤ 100 KB RSS per connected stream at 10,000',
+      sotw && delta && `SotW ${kib(perStream(sotw))}, delta ${kib(perStream(delta))}`,
+      sotw && delta && Math.max(perStream(sotw), perStream(delta)) <= 100_000,
+    ),
+    row(
+      'weight change ACKed by all 10,000: p99 < 2 s',
+      sotw && delta && `SotW ${ms(sotw.change.p99)}, delta ${ms(delta.change.p99)}`,
+      sotw && delta && Math.max(sotw.change.p99, delta.change.p99) < 2000,
+    ),
+    row(
+      '… and within 3× the floor (SotW, p99 and max)',
+      sotw?.floor &&
+        `${(sotw.change.p99 / sotw.floor.p99).toFixed(1)}×, ${(sotw.change.max / sotw.floor.max).toFixed(1)}×`,
+      sotw?.floor &&
+        Math.max(sotw.change.p99 / sotw.floor.p99, sotw.change.max / sotw.floor.max) <= 3,
+    ),
+    row(
+      'reconnect storm of 10,000 served < 30 s, no errors',
+      storm && `${ms(storm.syncedMs)}, ${storm.errors} errors`,
+      storm && storm.syncedMs < 30_000 && storm.errors === 0,
+    ),
+    row(
+      'full translation of 1,000 nodes < 250 ms',
+      translation &&
+        `${ms(translation.fullMedianMs)} (translator alone ${ms(translation.translatorMs)})`,
+      translation && translation.fullMedianMs < 250,
+    ),
+    row(
+      'one-route change recomputed and published < 25 ms (1,000 nodes, p50)',
+      translation && `${ms(translation.publishMs.p50)} (max ${ms(translation.publishMs.max)})`,
+      translation && translation.publishMs.p50 < 25,
+    ),
+    row(
+      '≥ 300 UpdateRoute/s sustained, p99 < 100 ms (16 clients)',
+      rest && `${Math.round(rest.throughputPerSecond)}/s, p99 ${ms(rest.p99Ms)}`,
+      rest && rest.throughputPerSecond >= 300 && rest.p99Ms < 100,
+    ),
+  ];
+  return ['### Targets', '', table(['target', 'this run', ''], rows)].join('\n');
 }
 
 function machineTable(facts: Record<string, string>): string {
