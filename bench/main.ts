@@ -27,7 +27,8 @@ const USAGE = `usage: npm run bench -- [options]
   --fanout LIST   fan-out cases as protocol:proxies (default sotw:1000,sotw:5000,sotw:10000,delta:10000)
   --storm N       proxies in the reconnect storm (default 10000)
   --smoke         a short run that checks the harness (50 streams, tiny meshes); writes no docs
-  --no-write      print the tables without rewriting docs/benchmarks.md
+  --no-write      print the tables without rewriting docs/benchmarks.md (--only and
+                  --smoke never rewrite it)
   --json          also print every result as one JSON line
   --profile DIR   CPU profiles of every control-plane process into DIR
   --timeout S     give up on a phase after S seconds (default 180)`;
@@ -92,7 +93,8 @@ function options(argv: string[]): Options {
     fanout: values.smoke ? [['sotw', 50]] : fanout,
     storm: values.smoke ? 50 : storm,
     smoke: values.smoke,
-    write: !values.smoke && !values['no-write'],
+    // Only a complete run rewrites the docs: a partial one would leave figures out.
+    write: !values.smoke && !values['no-write'] && parts.size === PARTS.length,
     json: values.json,
     profile: values.profile ? path.resolve(values.profile) : undefined,
     timeoutMs: timeout * 1000,
