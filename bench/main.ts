@@ -176,7 +176,7 @@ async function main(): Promise<void> {
   console.log(output);
   if (opts.json) console.log(JSON.stringify(report));
   if (opts.write) {
-    writeDoc(output, elapsed);
+    await writeDoc(output, elapsed);
     log(`docs/benchmarks.md rewritten (${elapsed} s)`);
   }
   if (opts.smoke) console.log('bench smoke OK');
@@ -380,7 +380,8 @@ function machineTable(facts: Record<string, string>): string {
   return ['### Machine', '', table(['', ''], Object.entries(facts))].join('\n');
 }
 
-function writeDoc(output: string, elapsed: string): void {
+/** Rewrites the generated section, formatted as `npm run lint` wants it (Prettier). */
+async function writeDoc(output: string, elapsed: string): Promise<void> {
   const doc = readFileSync(DOC, 'utf8');
   const begin = doc.indexOf(BEGIN);
   const end = doc.indexOf(END);
@@ -395,7 +396,10 @@ function writeDoc(output: string, elapsed: string): void {
     '',
     END,
   ].join('\n');
-  writeFileSync(DOC, doc.slice(0, begin) + generated + doc.slice(end + END.length));
+  const text = doc.slice(0, begin) + generated + doc.slice(end + END.length);
+  const prettier = await import('prettier');
+  const config = (await prettier.resolveConfig(DOC)) ?? {};
+  writeFileSync(DOC, await prettier.format(text, { ...config, filepath: DOC }));
 }
 
 main().catch((error: unknown) => {
