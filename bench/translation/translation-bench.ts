@@ -1,7 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { Session } from 'node:inspector/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -38,6 +36,7 @@ import {
   updateRoute,
   writeBenchMesh,
 } from './bench-mesh';
+import { PhaseProfiler } from '../phase-profiler';
 
 // Translation of a whole mesh, and of one route change, through the production path: the mesh in
 // a real (embedded) Postgres, MeshConfigSource reading it, and an XdsEngine with one subscribed
@@ -103,7 +102,7 @@ export async function runTranslationBench(
     ? await startEmbeddedPostgres(dataDir, logger)
     : { url: options.databaseUrl!, stop: () => Promise.resolve() };
   const dataSource = createDataSource(database.url, 4);
-  const profiler = new Profiler(options.profile);
+  const profiler = new PhaseProfiler(options.profile);
   try {
     await dataSource.initialize();
     if (dataDir) await migrate(dataSource);
@@ -207,7 +206,7 @@ class SizeBench {
     dataSource: DataSource,
     private readonly databaseUrl: string,
     private readonly logger: Logger,
-    private readonly profiler: Profiler,
+    private readonly profiler: PhaseProfiler,
     private readonly log: (line: string) => void,
   ) {
     this.meshName = `bench-${nodes}-${randomUUID().slice(0, 8)}`;
@@ -483,25 +482,4 @@ function median(values: readonly number[]): number {
   return sorted.length % 2 === 1
     ? sorted[middle]!
     : ((sorted[middle - 1] ?? NaN) + (sorted[middle] ?? NaN)) / 2;
-}
-
-/** CPU profiles of one phase, for Chrome DevTools or speedscope. */
-class Profiler {
-  private readonly session = new Session();
-
-  constructor(private readonly prefix: string | undefined) {
-    if (prefix) this.session.connect();
-  }
-
-  async start(): Promise<void> {
-    if (!this.prefix) return;
-    await this.session.post('Profiler.enable');
-    await this.session.post('Profiler.start');
-  }
-
-  async stop(phase: string): Promise<void> {
-    if (!this.prefix) return;
-    const { profile } = await this.session.post('Profiler.stop');
-    writeFileSync(`${this.prefix}-${phase}.cpuprofile`, JSON.stringify(profile));
-  }
 }

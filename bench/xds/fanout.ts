@@ -1,5 +1,3 @@
-import { writeFileSync } from 'node:fs';
-import { Session } from 'node:inspector/promises';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
@@ -22,6 +20,7 @@ import {
   type BenchSourceKind,
 } from './bench-mesh';
 import type { Protocol } from './load-client';
+import { PhaseProfiler } from '../phase-profiler';
 import { LoadGeneratorProcess } from './load-generator';
 
 // `npm run bench:xds -- [--streams N] [--groups G] [--delta] [--source shared|translate] [--smoke]`
@@ -134,27 +133,6 @@ class Countdown {
   }
   check(): void {
     if (this.count() >= this.target) this.resolve?.();
-  }
-}
-
-/** CPU profiles of the server process, one per phase, for Chrome DevTools or speedscope. */
-class PhaseProfiler {
-  private readonly session = new Session();
-
-  constructor(private readonly prefix: string | undefined) {
-    if (prefix) this.session.connect();
-  }
-
-  async start(): Promise<void> {
-    if (!this.prefix) return;
-    await this.session.post('Profiler.enable');
-    await this.session.post('Profiler.start');
-  }
-
-  async stop(phase: string): Promise<void> {
-    if (!this.prefix) return;
-    const { profile } = await this.session.post('Profiler.stop');
-    writeFileSync(`${this.prefix}-${phase}.cpuprofile`, JSON.stringify(profile));
   }
 }
 
