@@ -31,6 +31,9 @@ export const DEFAULT_ENGINE_OPTIONS: XdsEngineOptions = { debounceMs: 10, maxWai
 /** Where a stream's responses go; the gRPC layer writes them to the call. */
 export type ResponseSink = (bytes: Buffer) => void;
 
+/** Groups loaded at once when a change reaches many. */
+const REFRESH_BATCH = 256;
+
 interface Group {
   snapshot: EncodedSnapshot;
   /** The source's resource list `snapshot` was encoded from. */
@@ -190,6 +193,14 @@ export class XdsEngine {
       pending === 'all'
         ? [...this.groups.keys()]
         : [...pending].filter((key) => this.groups.has(key));
+    // In batches, in the order the source reported them: a source that reports the groups a
+    // change really touched first gets them pushed before thousands of others are even started.
+    for (let start = 0; start < keys.length; start += REFRESH_BATCH) {
+      await this.refreshGroups(keys.slice(start, start + REFRESH_BATCH), publishedAt);
+    }
+  }
+
+  private async refreshGroups(keys: readonly string[], publishedAt: number): Promise<void> {
     await Promise.all(
       keys.map(async (key) => {
         try {
