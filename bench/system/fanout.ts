@@ -150,7 +150,10 @@ async function responseCounts(generator: LoadGeneratorProcess): Promise<Record<s
   return (await counts).responses;
 }
 
-/** Streams ACK the next route configuration; times relative to `since()`, read when all have. */
+/**
+ * Arms every stream to time its next route-configuration ACK, runs `trigger`, and returns each
+ * stream's ACK time relative to the time `trigger` resolves with, once all have ACKed.
+ */
 async function timeRouteAcks(
   generator: LoadGeneratorProcess,
   failed: Promise<never>,
@@ -219,6 +222,7 @@ export async function runFanout(
     const changeResponses = await responseCounts(generator);
     const change = await captured(generator);
     const peakRssBytes = controlPlane.peakRss();
+    // Stopped now, not only in `finally`: the floor below gets the machine to itself.
     generator.stop();
     appMesh.destroy();
     await controlPlane.stop();
