@@ -45,6 +45,7 @@ export interface FanoutResult {
 }
 
 export interface StormResult {
+  protocol: Protocol;
   streams: number;
   /** From the old process's SIGTERM until it exited, ms. */
   stopMs: number;
@@ -324,9 +325,13 @@ async function runFloor(
 }
 
 /** Every proxy connected and in sync, then a restart of the control plane under them. */
-export async function runStorm(options: SystemBenchOptions, streams: number): Promise<StormResult> {
+export async function runStorm(
+  options: SystemBenchOptions,
+  protocol: Protocol,
+  streams: number,
+): Promise<StormResult> {
   const { log, groups } = options;
-  log(`reconnect storm ${streams}: starting the control plane`);
+  log(`reconnect storm ${protocol} ${streams}: starting the control plane`);
   let controlPlane = await startControlPlane(options);
   const ports = {
     httpPort: controlPlane.options.httpPort,
@@ -339,16 +344,16 @@ export async function runStorm(options: SystemBenchOptions, streams: number): Pr
     await ensureBenchMesh(appMesh, groups);
     await setCanaryWeight(appMesh, groups, 10);
     appMesh.destroy();
-    log(`reconnect storm ${streams}: connecting`);
+    log(`reconnect storm ${protocol} ${streams}: connecting`);
     await connect(
       generator,
       failed,
-      { port: ports.xdsPort, protocol: 'sotw', streams, groups, reconnect: true },
+      { port: ports.xdsPort, protocol, streams, groups, reconnect: true },
       options.timeoutMs,
     );
     await responseCounts(generator);
 
-    log(`reconnect storm ${streams}: restarting the control plane`);
+    log(`reconnect storm ${protocol} ${streams}: restarting the control plane`);
     const stopStart = wallClock();
     await controlPlane.stop();
     const stopMs = wallClock() - stopStart;
@@ -384,6 +389,7 @@ export async function runStorm(options: SystemBenchOptions, streams: number): Pr
     const stats = await statsEvent;
     const responses = await responseCounts(generator);
     return {
+      protocol,
       streams,
       stopMs,
       startMs,

@@ -102,17 +102,41 @@ interface ResponseHead {
   nonce: string;
 }
 
-function readHead(bytes: Uint8Array): ResponseHead {
+/** A delta response's resources (name → version) and removed names. */
+interface DeltaContents {
+  resources: Array<[string, string]>;
+  removed: string[];
+}
+
+/** `delta`: also read the resources' names and versions and the removed names. */
+function readHead(bytes: Uint8Array, delta: boolean): ResponseHead & Partial<DeltaContents> {
   const reader = new BinaryReader(bytes);
-  const head: ResponseHead = { version: '', typeUrl: '', nonce: '' };
+  const head: ResponseHead & Partial<DeltaContents> = { version: '', typeUrl: '', nonce: '' };
+  if (delta) Object.assign(head, { resources: [], removed: [] });
   while (reader.pos < reader.len) {
     const [field, wireType] = reader.tag();
     if (field === 1) head.version = reader.string();
     else if (field === 4) head.typeUrl = reader.string();
     else if (field === 5) head.nonce = reader.string();
+    else if (delta && field === 2) head.resources!.push(readResource(reader.bytes()));
+    else if (delta && field === 6) head.removed!.push(reader.string());
     else reader.skip(wireType);
   }
   return head;
+}
+
+/** Name and version of a delta `Resource`. */
+function readResource(bytes: Uint8Array): [string, string] {
+  const reader = new BinaryReader(bytes);
+  let name = '';
+  let version = '';
+  while (reader.pos < reader.len) {
+    const [field, wireType] = reader.tag();
+    if (field === 3) name = reader.string();
+    else if (field === 1) version = reader.string();
+    else reader.skip(wireType);
+  }
+  return [name, version];
 }
 
 /** A gRPC length-prefixed message (uncompressed). */
@@ -136,6 +160,8 @@ class SimulatedProxy {
   private attempts = 0;
   /** SotW: the version last accepted per type, sent again on reconnect as Envoy does. */
   private readonly versions = new Map<string, string>();
+  /** Delta: the resources held per type (name → version), sent again on reconnect. */
+  private readonly held = new Map<string, Map<string, string>>();
   private armedFor?: TypeUrl;
 
   constructor(
@@ -231,6 +257,7 @@ class SimulatedProxy {
             node,
             typeUrl,
             resourceNamesSubscribe: names.length === 0 ? ['*'] : names,
+            initialResourceVersions: Object.fromEntries(this.held.get(typeUrl) ?? []),
           }).finish(),
         );
       }
@@ -250,7 +277,7 @@ class SimulatedProxy {
       const length = buffer.readUInt32BE(1);
       if (buffer.length < 5 + length) break;
       const message = buffer.subarray(5, 5 + length);
-      const head = readHead(message);
+      const head = readHead(message, this.protocol === 'delta');
       if (this.index === 0) this.generator.capture(head.typeUrl, message);
       this.respond(head);
       buffer = buffer.subarray(5 + length);
@@ -258,7 +285,7 @@ class SimulatedProxy {
     this.pending = buffer;
   }
 
-  private respond(head: ResponseHead): void {
+  private respond(head: ResponseHead & Partial<DeltaContents>): void {
     if (!isServedType(head.typeUrl)) {
       this.generator.fail(`${this.node.id}: response of unknown type ${head.typeUrl}`);
       return;
@@ -278,6 +305,10 @@ class SimulatedProxy {
       this.send(
         DeltaDiscoveryRequest.encode({ typeUrl: head.typeUrl, responseNonce: head.nonce }).finish(),
       );
+      let held = this.held.get(head.typeUrl);
+      if (!held) this.held.set(head.typeUrl, (held = new Map<string, string>()));
+      for (const [name, version] of head.resources ?? []) held.set(name, version);
+      for (const name of head.removed ?? []) held.delete(name);
     }
     if (this.armedFor === head.typeUrl) {
       this.armedFor = undefined;
