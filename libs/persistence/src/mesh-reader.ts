@@ -104,7 +104,14 @@ export class MeshReader {
           changes.removed.push({ kind: gone.kind, parentName: gone.parent_name, name: gone.name });
         }
       }
-      if (logged.some((row) => row.operation === 'TRACING')) {
+      // Deleting a mesh deletes its tracing settings without a TRACING row of its own: read them
+      // again whenever the window holds a mesh deletion (the mesh may exist again by now).
+      if (
+        logged.some(
+          (row) =>
+            row.operation === 'TRACING' || (row.kind === 'mesh' && row.operation === 'DELETE'),
+        )
+      ) {
         changes.tracing = { settings: await this.tracingIn(manager, meshName) };
       }
       return changes;
