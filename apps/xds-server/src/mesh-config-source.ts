@@ -74,6 +74,8 @@ export class MeshConfigSource implements ConfigSource {
   private readonly groupsByMesh = new Map<string, Set<string>>();
   /** The parsed key of every group a proxy was placed in. */
   private readonly groupKeys = new Map<string, GroupKey>();
+  /** Groups the engine has loaded and not released: only their translations are kept. */
+  private readonly active = new Set<string>();
   private readonly listeners = new Set<(groups: readonly string[] | 'all') => void>();
   private readonly feed: MeshChangeFeed;
   private resyncTimer?: NodeJS.Timeout;
@@ -127,6 +129,7 @@ export class MeshConfigSource implements ConfigSource {
 
   async load(group: string): Promise<ConfigSnapshot | undefined> {
     const key = this.groupKeys.get(group) ?? (JSON.parse(group) as GroupKey);
+    this.active.add(group);
     const state = await this.mesh(key.meshName);
     if (!state.snapshot) return { resources: [] }; // no such mesh (any more): an empty configuration
     let translation = state.translations.get(group);
@@ -139,6 +142,28 @@ export class MeshConfigSource implements ConfigSource {
       await new Promise((resolve) => setImmediate(resolve));
     }
     return { revision: state.revision, resources: translation.resources };
+  }
+
+  /** The engine has no stream of `group` left: its translation goes (it is made again if needed). */
+  release(group: string): void {
+    this.active.delete(group);
+    const meshName = this.groupKeys.get(group)?.meshName;
+    const state = meshName === undefined ? undefined : this.meshes.get(meshName);
+    void state?.then(
+      (current) => {
+        if (!this.active.has(group)) current.translations.delete(group);
+      },
+      () => undefined,
+    );
+  }
+
+  /** Translations kept now, over all meshes (tests read it). */
+  async keptTranslations(): Promise<number> {
+    const states = await Promise.allSettled(this.meshes.values());
+    return states.reduce(
+      (sum, state) => sum + (state.status === 'fulfilled' ? state.value.translations.size : 0),
+      0,
+    );
   }
 
   /** Group translations run so far (benchmarks and tests read it). */
@@ -270,6 +295,7 @@ export class MeshConfigSource implements ConfigSource {
     const changed = [...next.changed];
     const translations = new Map<string, GroupTranslation>();
     for (const [group, translation] of state.translations) {
+      if (!this.active.has(group)) continue; // released meanwhile
       if (everything || changed.some((d) => translation.dependencies.has(d))) continue;
       translations.set(group, translation);
     }

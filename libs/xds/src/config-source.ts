@@ -23,6 +23,8 @@ export interface ConfigSource {
   /** Starts watching for changes (called before the engine subscribes), and stops. */
   start?(): Promise<void>;
   stop?(): Promise<void>;
+  /** No stream of `group` is left: the source may forget what it keeps for it. */
+  release?(group: string): void;
   /** Calls `listener` with the groups whose snapshots may have changed. Returns an unsubscribe. */
   onChange(listener: (groups: readonly string[] | 'all') => void): () => void;
 }

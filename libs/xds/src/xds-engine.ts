@@ -110,7 +110,10 @@ export class XdsEngine {
     if (stream.groupKey !== undefined) {
       const group = this.groups.get(stream.groupKey);
       group?.streams.delete(stream);
-      if (group && group.streams.size === 0) this.groups.delete(stream.groupKey);
+      if (group && group.streams.size === 0) {
+        this.groups.delete(stream.groupKey);
+        this.source.release?.(stream.groupKey);
+      }
     }
     this.logger.debug({ node: stream.nodeId }, 'proxy disconnected');
   }
