@@ -9,6 +9,7 @@ import {
   type Percentiles,
   type StormResult,
 } from './system/fanout';
+import { markdownTable } from './report';
 import { restTable, runRestBench, type RestBenchResult } from './rest/rest-bench';
 import { startControlPlane } from './system/fanout';
 import {
@@ -246,16 +247,11 @@ const kib = (bytes: number): string => `${(bytes / 1024).toFixed(1)} KiB`;
 const cpu = (seconds: number): string => `${seconds.toFixed(2)} s`;
 const spread = (p: Percentiles): string => `${ms(p.p50)} / ${ms(p.p99)} / ${ms(p.max)}`;
 
-function table(header: string[], rows: string[][]): string {
-  const align = header.map((_, i) => (i === 0 ? '---' : '--:'));
-  return [header, align, ...rows].map((row) => `| ${row.join(' | ')} |`).join('\n');
-}
-
 function fanoutTable(results: FanoutResult[]): string {
   return [
     '### Fan-out: one UpdateRoute to every connected proxy',
     '',
-    table(
+    markdownTable(
       [
         'protocol',
         'proxies',
@@ -305,7 +301,7 @@ function stormTable(storms: StormResult[]): string {
   return [
     `### Reconnect storm: restart with ${storms[0]!.streams.toLocaleString('en-US')} proxies connected`,
     '',
-    table(
+    markdownTable(
       ['', ...storms.map((r) => (r.protocol === 'sotw' ? 'SotW' : 'delta'))],
       rows.map(([label, value]) => [label, ...storms.map(value)]),
     ),
@@ -387,11 +383,11 @@ function targetsTable(report: Report): string {
       rest && rest.throughputPerSecond >= 300 && rest.p99Ms < 100,
     ),
   ];
-  return ['### Targets', '', table(['target', 'this run', ''], rows)].join('\n');
+  return ['### Targets', '', markdownTable(['target', 'this run', ''], rows)].join('\n');
 }
 
 function machineTable(facts: Record<string, string>): string {
-  return ['### Machine', '', table(['', ''], Object.entries(facts))].join('\n');
+  return ['### Machine', '', markdownTable(['', ''], Object.entries(facts))].join('\n');
 }
 
 /** Rewrites the generated section, formatted as `npm run lint` wants it (Prettier). */

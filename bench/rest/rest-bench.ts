@@ -6,6 +6,7 @@ import { performance } from 'node:perf_hooks';
 import { AppMeshHttp, appMeshPaths, canaryRouteSpec } from './app-mesh-http';
 import type { LoadClientKind, LoadEvent, UpdateRouteLoad } from './load-client';
 import { sampleCpu, type CpuSample } from '../system/proc';
+import { markdownTable, percentile } from '../report';
 
 // The REST benchmark against a control plane that is already running (usually started by
 // main.ts). Two parts:
@@ -297,10 +298,6 @@ function summarise(sortedMs: readonly number[]): LatencySummary {
   };
 }
 
-function percentile(sorted: readonly number[], p: number): number {
-  return sorted[Math.max(0, Math.ceil(p * sorted.length) - 1)] ?? NaN;
-}
-
 function virtualNodeSpec(name: string): Record<string, unknown> {
   return {
     listeners: [{ portMapping: { port: 8080, protocol: 'http' } }],
@@ -329,19 +326,23 @@ export function restTable(result: RestBenchResult): string {
     ['load average (1 min) at start', result.loadAverage.toFixed(2)],
   ];
   const lines = [
-    '| UpdateRoute | |',
-    '| --- | --- |',
-    ...updateRows.map(([name, value]) => `| ${name} | ${value} |`),
+    markdownTable(['UpdateRoute', ''], updateRows, ['---', '---']),
     '',
     `ListVirtualNodes, ${count(result.nodes)} virtual nodes in one mesh ` +
       `(created in ${seconds(result.nodesSetupMs)}, ${result.clients} at a time; ` +
       `all ${result.pages} pages read in ${ms(result.fullListingMs)}):`,
     '',
-    '| page | limit | items | requests | p50 | p99 | max |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
-    ...result.listVirtualNodes.map(
-      (p) =>
-        `| ${p.page} | ${p.limit ?? 'default'} | ${p.items} | ${p.requests} | ${ms(p.p50Ms)} | ${ms(p.p99Ms)} | ${ms(p.maxMs)} |`,
+    markdownTable(
+      ['page', 'limit', 'items', 'requests', 'p50', 'p99', 'max'],
+      result.listVirtualNodes.map((p) => [
+        p.page,
+        String(p.limit ?? 'default'),
+        String(p.items),
+        String(p.requests),
+        ms(p.p50Ms),
+        ms(p.p99Ms),
+        ms(p.maxMs),
+      ]),
     ),
   ];
   if (result.failures.length > 0) {

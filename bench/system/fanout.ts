@@ -2,6 +2,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ROUTE_CONFIGURATION } from '../../libs/xds/src/resource-types';
+import { percentile } from '../report';
 import { MESH } from '../xds/bench-mesh';
 import type { Protocol } from '../xds/load-client';
 import { LoadGeneratorProcess } from '../xds/load-generator';
@@ -102,8 +103,11 @@ async function within<T>(ms: number, message: () => string, work: Promise<T>): P
 
 export function percentiles(values: number[]): Percentiles {
   const sorted = [...values].sort((a, b) => a - b);
-  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
-  return { p50: at(0.5), p99: at(0.99), max: sorted[sorted.length - 1]! };
+  return {
+    p50: percentile(sorted, 0.5),
+    p99: percentile(sorted, 0.99),
+    max: percentile(sorted, 1),
+  };
 }
 
 /** A load generator whose failures reject `failed`. */

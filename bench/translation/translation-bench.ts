@@ -37,6 +37,7 @@ import {
   writeBenchMesh,
 } from './bench-mesh';
 import { PhaseProfiler } from '../phase-profiler';
+import { markdownTable, median } from '../report';
 
 // Translation of a whole mesh, and of one route change, through the production path: the mesh in
 // a real (embedded) Postgres, MeshConfigSource reading it, and an XdsEngine with one subscribed
@@ -155,12 +156,11 @@ export function translationTable(results: readonly TranslationBenchResult[]): st
       `${r.translatedPerChange} / ${r.pushedPerChange}`,
     ]),
   ];
-  const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
-  return [
-    line(rows[0]!),
-    line(rows[0]!.map((_, i) => (i === 0 ? '---:' : i === 1 ? '---' : '---:'))),
-    ...rows.slice(1).map(line),
-  ].join('\n');
+  return markdownTable(
+    rows[0]!,
+    rows.slice(1),
+    rows[0]!.map((_, i) => (i === 1 ? '---' : '---:')),
+  );
 }
 
 /** One sidecar of the benchmark: its stream, and responses not acknowledged yet. */
@@ -474,12 +474,4 @@ class SizeBench {
       }
     }
   }
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1
-    ? sorted[middle]!
-    : ((sorted[middle - 1] ?? NaN) + (sorted[middle] ?? NaN)) / 2;
 }

@@ -21,6 +21,7 @@ import {
 } from './bench-mesh';
 import type { Protocol } from './load-client';
 import { PhaseProfiler } from '../phase-profiler';
+import { percentile } from '../report';
 import { LoadGeneratorProcess } from './load-generator';
 
 // `npm run bench:xds -- [--streams N] [--groups G] [--delta] [--source shared|translate] [--smoke]`
@@ -134,10 +135,6 @@ class Countdown {
   check(): void {
     if (this.count() >= this.target) this.resolve?.();
   }
-}
-
-function percentile(sorted: readonly number[], p: number): number {
-  return sorted[Math.max(0, Math.ceil(p * sorted.length) - 1)] ?? NaN;
 }
 
 async function counterValue(counter: Counter): Promise<number> {

@@ -24,6 +24,12 @@ interface DeltaSubscription {
   /** Names and versions of each response in flight, to undo on a NACK. */
   inFlight: Map<string, Map<string, string>>;
   status: TypeStatus;
+  /** The subscription as a cache key (wildcard flag and sorted names), kept current. */
+  key: string;
+}
+
+function subscriptionKey(sub: DeltaSubscription): string {
+  return `${sub.wildcard ? '*' : ''}\u0001${[...sub.names].sort().join('\u0000')}`;
 }
 
 /** Set versions by snapshot, type and subscription: every stream of a group shares them. */
@@ -67,6 +73,7 @@ export class DeltaProtocol {
         rejected: new Map(),
         inFlight: new Map(),
         status: new TypeStatus(typeUrl, this.onAnswer),
+        key: '',
       };
       this.subscriptions.set(typeUrl, sub);
     }
@@ -103,6 +110,7 @@ export class DeltaProtocol {
       sub.names.delete(name);
       if (!sub.wildcard) sub.has.delete(name);
     }
+    if (first || subscribe.length > 0 || unsubscribe.length > 0) sub.key = subscriptionKey(sub);
     const change = this.changes(typeUrl, sub);
     if (change.updates.length > 0 || change.removed.length > 0) {
       return [this.response(typeUrl, sub, change.version, change.updates, change.removed, now)];
@@ -195,7 +203,7 @@ export class DeltaProtocol {
     let versions = SCOPE_VERSIONS.get(this.snapshot.resources);
     if (!versions)
       SCOPE_VERSIONS.set(this.snapshot.resources, (versions = new Map<string, string>()));
-    const key = `${typeUrl}\u0001${sub.wildcard ? '*' : ''}\u0001${[...sub.names].sort().join('\u0000')}`;
+    const key = `${typeUrl}\u0001${sub.key}`;
     let version = versions.get(key);
     if (version === undefined) versions.set(key, (version = setVersion(scope)));
     return version;

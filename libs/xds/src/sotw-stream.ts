@@ -154,11 +154,19 @@ export class SotwProtocol {
       if (names.some((name) => name !== '*')) sub.namedEver = true;
     }
     sub.names = new Set(names.filter((name) => name !== '*'));
-    sub.key = sub.wildcard ? '*' : [...sub.names].sort().join('\u0000');
     for (const name of sub.has.keys()) {
       if (!sub.wildcard && !sub.names.has(name)) sub.has.delete(name);
     }
     const added = new Set([...sub.names].filter((name) => !before.has(name)));
+    // ACKs repeat the same names: the key is rebuilt only when the subscription changed.
+    if (
+      sub.wildcard !== wasWildcard ||
+      added.size > 0 ||
+      sub.names.size !== before.size ||
+      sub.key === ''
+    ) {
+      sub.key = sub.wildcard ? '*' : [...sub.names].sort().join('\u0000');
+    }
     if (sub.wildcard && !wasWildcard)
       for (const name of this.available(typeUrl).keys()) added.add(name);
     return added;
