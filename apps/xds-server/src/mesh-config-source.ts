@@ -50,8 +50,6 @@ interface MeshState {
 
 /** A group's resources, and what of the mesh they were translated from. */
 interface GroupTranslation {
-  /** The mesh revision translated; a later state keeps the translation when nothing it read changed. */
-  revision: number;
   resources: readonly XdsResource[];
   dependencies: ReadonlySet<MeshDependency>;
 }
@@ -136,10 +134,6 @@ export class MeshConfigSource implements ConfigSource {
     if (!translation) {
       translation = this.translate(state, state.snapshot, key);
       state.translations.set(group, translation);
-    } else if (translation.revision < state.revision) {
-      // Unchanged by the latest change: only its revision moves. Let the engine finish the groups
-      // that did change first (their loads complete without leaving the microtask queue).
-      await new Promise((resolve) => setImmediate(resolve));
     }
     return { revision: state.revision, resources: translation.resources };
   }
@@ -192,7 +186,7 @@ export class MeshConfigSource implements ConfigSource {
         'translation errors',
       );
     }
-    return { revision: state.revision, resources, dependencies: recorded.dependencies };
+    return { resources, dependencies: recorded.dependencies };
   }
 
   private mesh(meshName: string): Promise<MeshState> {
