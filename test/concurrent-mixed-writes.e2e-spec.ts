@@ -10,7 +10,7 @@ import {
   UpdateRouteCommand,
   UpdateVirtualNodeCommand,
 } from '@aws-sdk/client-app-mesh';
-import { enforcedReferences } from '../libs/mesh-model/src/references';
+import { enforcedReferences } from '../libs/mesh-model/src/resource-kinds';
 import type { ResourceKind } from '../libs/mesh-model/src/resource-kinds';
 import {
   startTestControlPlane,

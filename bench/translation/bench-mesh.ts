@@ -8,11 +8,7 @@ import type {
   VirtualRouterSpec,
   VirtualServiceSpec,
 } from '../../libs/mesh-model/src/validation';
-import {
-  resourceSnapshot,
-  type MeshStore,
-  type StoredResource,
-} from '../../libs/persistence/src/mesh-store';
+import { type MeshStore, type StoredResource } from '../../libs/persistence/src/mesh-store';
 
 // The benchmark's mesh of N virtual nodes `node-<i>`. Node i listens with one protocol (http,
 // grpc, http2 in turn, each on its own port) and is discovered through Cloud Map (every fourth
@@ -227,25 +223,23 @@ function stored(meshName: string, resource: BenchResource): StoredResource {
 }
 
 /**
- * Writes the mesh through the store in one transaction: every resource row, then one change-log
- * entry for the mesh. Setup is not measured, so references and limits are not checked.
+ * Writes the mesh through the store in one transaction, one create per resource. Setup is not
+ * measured, so limits and references are not checked.
  */
 export async function writeBenchMesh(
   store: MeshStore,
   meshName: string,
   resources: readonly BenchResource[],
 ): Promise<number> {
-  return store.write(async (tx) => {
-    for (const resource of resources) await tx.insert(stored(meshName, resource));
-    const mesh = await tx.lockMesh(meshName);
-    if (!mesh) throw new Error('the benchmark mesh was not written');
-    return tx.recordChange({
-      id: mesh.id,
-      operation: 'CREATE',
-      actor: 'bench',
-      before: null,
-      after: resourceSnapshot(mesh),
-    });
+  return store.write(meshName, async (tx) => {
+    let revision = 0;
+    for (const resource of resources) {
+      revision = await tx.createResource(stored(meshName, resource), {
+        operation: 'CREATE',
+        actor: 'bench',
+      });
+    }
+    return revision;
   });
 }
 
@@ -261,7 +255,7 @@ export async function updateRoute(
   spec: RouteSpec,
   beforeCommit: () => void,
 ): Promise<number> {
-  return store.write(async (tx) => {
+  return store.write(meshName, async (tx) => {
     if (!(await tx.lockMesh(meshName))) throw new Error(`no mesh ${meshName}`);
     const current = await tx.get({ meshName, kind: 'route', parentName: router, name: route });
     if (!current) throw new Error(`no route ${router}/${route}`);
@@ -271,13 +265,9 @@ export async function updateRoute(
       version: current.version + 1,
       lastUpdatedAt: new Date(),
     };
-    await tx.update(updated);
-    const revision = await tx.recordChange({
-      id: current.id,
+    const revision = await tx.updateResource(current, updated, {
       operation: 'UPDATE',
       actor: 'bench',
-      before: resourceSnapshot(current),
-      after: resourceSnapshot(updated),
     });
     beforeCommit();
     return revision;

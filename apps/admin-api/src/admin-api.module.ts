@@ -18,6 +18,7 @@ import {
 } from './mesh-resources.controller';
 import { MeshesController } from './meshes.controller';
 import { MeshResourceService } from './mesh-resource.service';
+import { ResourceWrites } from './resource-writes';
 import { METRICS_REGISTRY, MetricsController } from './metrics.controller';
 import { ProxiesController } from './proxies.controller';
 import { MeshTracingController } from './mesh-tracing.controller';
@@ -102,6 +103,7 @@ export class AdminApiModule {
         { provide: ProxyStatusStore, useFactory: () => new ProxyStatusStore(dataSource) },
         { provide: METRICS_REGISTRY, useValue: metrics },
         { provide: APP_FILTER, useFactory: () => new AppMeshExceptionFilter(logger) },
+        ResourceWrites,
         MeshResourceService,
         RouteWeightsService,
         MeshHistoryService,

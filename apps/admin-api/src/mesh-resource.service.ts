@@ -1,37 +1,25 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
+import { NotFoundException } from '../../../libs/mesh-model/src/errors';
 import {
-  BadRequestException,
-  ConflictException,
-  LimitExceededException,
-  NotFoundException,
-  ResourceInUseException,
-  TooManyTagsException,
-} from '../../../libs/mesh-model/src/errors';
-import {
-  enforcedReferences,
-  type EnforcedReference,
-} from '../../../libs/mesh-model/src/references';
-import {
-  describeExisting,
   describeMissing,
+  enforcedReferences,
   meshId,
-  RESOURCE_KINDS,
-  resourceArn,
+  meshNameOfArn,
+  parentId,
+  referencedId,
   type ResourceId,
   type ResourceKind,
 } from '../../../libs/mesh-model/src/resource-kinds';
 import {
   MeshStore,
-  resourceKey,
-  resourceSnapshot,
   type MeshWriteTransaction,
-  type StoredResource,
   type Tag,
 } from '../../../libs/persistence/src/mesh-store';
 import { ADMIN_API_OPTIONS, type AdminApiOptions } from './admin-api.options';
 import { decodePageToken, encodePageToken, isName } from './page-token';
 import { resourceData, resourceRef } from './resource-data';
+import { ResourceWrites } from './resource-writes';
 
 export interface WriteRequest {
   /** The App Mesh operation name, part of the client-token fingerprint. */
@@ -55,22 +43,16 @@ export interface Page {
   nextToken?: string;
 }
 
-const ROUTE_PROTOCOLS = {
-  httpRoute: 'http',
-  http2Route: 'http2',
-  grpcRoute: 'grpc',
-  tcpRoute: 'tcp',
-} as const;
-
 /**
- * App Mesh semantics over the store: existence, references, in-use checks, limits,
- * client tokens, versions and the change log. Spec shapes are validated before a request
- * gets here; every rule that needs other resources lives here.
+ * The App Mesh operations on resources: reads, client tokens, and writes through the one write
+ * path ({@link ResourceWrites}), which checks every rule that needs other resources. Spec shapes
+ * are validated before a request gets here.
  */
 @Injectable()
 export class MeshResourceService {
   constructor(
     private readonly store: MeshStore,
+    private readonly writes: ResourceWrites,
     @Inject(ADMIN_API_OPTIONS) private readonly options: AdminApiOptions,
   ) {}
 
@@ -88,14 +70,9 @@ export class MeshResourceService {
     nextToken: string | undefined,
   ): Promise<Page> {
     if (meshName !== undefined) await this.requireExisting(meshId(meshName));
-    if (meshName !== undefined && kind === 'route') {
-      await this.requireExisting({
-        meshName,
-        kind: 'virtualRouter',
-        parentName: '',
-        name: parentName,
-      });
-    }
+    const parent =
+      meshName === undefined ? undefined : parentId({ meshName, kind, parentName, name: '' });
+    if (parent) await this.requireExisting(parent);
     const pageSize = limit ?? 100;
     const rows = await this.store.list(
       kind,
@@ -114,41 +91,11 @@ export class MeshResourceService {
 
   create(request: WriteRequest): Promise<WriteResult> {
     return this.idempotentWrite(request, async (tx) => {
-      const { id } = request;
-      if (id.kind === 'mesh') {
-        await tx.lockMeshCreation();
-      } else if (!(await tx.lockMesh(id.meshName))) {
-        throw new NotFoundException(describeMissing(meshId(id.meshName), this.options.accountId));
-      }
-      const references = enforcedReferences(id.kind, request.spec);
-      const found = await tx.getMany(id.meshName, this.involved(request, references));
-      if (id.kind === 'route') this.checkRouteAgainstRouter(found, request);
-      if (found.has(resourceKey(id))) {
-        throw new ConflictException(describeExisting(id));
-      }
-      await this.checkLimit(tx, id);
-      this.checkReferences(found, request, references);
-      this.checkTagCount(request.tags ?? []);
-      const now = new Date();
-      const resource: StoredResource = {
-        id,
-        arn: resourceArn(this.options.region, this.options.accountId, id),
-        uid: randomUUID(),
-        version: 1,
+      const { resource, revision } = await this.writes.create(tx, {
+        id: request.id,
         spec: request.spec,
         tags: request.tags ?? [],
-        resourceOwner: this.options.accountId,
-        createdAt: now,
-        lastUpdatedAt: now,
-      };
-      await tx.insert(resource);
-      await tx.replaceReferences(id, references, []);
-      const revision = await tx.recordChange({
-        id,
-        operation: 'CREATE',
-        actor: request.actor,
-        before: null,
-        after: resourceSnapshot(resource),
+        change: { operation: 'CREATE', actor: request.actor },
       });
       return { body: resourceData(resource, this.options.accountId, 'ACTIVE'), revision };
     });
@@ -156,53 +103,27 @@ export class MeshResourceService {
 
   update(request: WriteRequest): Promise<WriteResult> {
     return this.idempotentWrite(request, async (tx) => {
-      const { id } = request;
-      const references = enforcedReferences(id.kind, request.spec);
-      // One round trip for the lock and the reads: every round trip while the mesh is
-      // locked holds up its other writers.
-      const found = await tx.lockMeshAndGet(id.meshName, this.involved(request, references));
-      if (!found.has(resourceKey(meshId(id.meshName)))) {
-        throw new NotFoundException(describeMissing(meshId(id.meshName), this.options.accountId));
-      }
-      const current = found.get(resourceKey(id));
-      if (!current) throw new NotFoundException(describeMissing(id, this.options.accountId));
-      if (id.kind === 'route') this.checkRouteAgainstRouter(found, request);
-      this.checkReferences(found, request, references);
-      const updated: StoredResource = {
-        ...current,
-        spec: request.spec,
-        version: current.version + 1,
-        lastUpdatedAt: new Date(),
-      };
-      await tx.replaceReferences(id, references, enforcedReferences(id.kind, current.spec));
-      const revision = await tx.updateAndRecordChange(updated, {
-        operation: 'UPDATE',
-        actor: request.actor,
-        before: resourceSnapshot(current),
-        after: resourceSnapshot(updated),
+      const { id, spec } = request;
+      const { resource, revision } = await this.writes.update(tx, {
+        id,
+        expectedReferences: enforcedReferences(id.kind, spec).map((reference) =>
+          referencedId(id.meshName, reference),
+        ),
+        next: () => ({ spec }),
+        change: { operation: 'UPDATE', actor: request.actor },
       });
-      return { body: resourceData(updated, this.options.accountId, 'ACTIVE'), revision };
+      return { body: resourceData(resource, this.options.accountId, 'ACTIVE'), revision };
     });
   }
 
   delete(id: ResourceId, actor: string): Promise<WriteResult> {
-    return this.store.write(async (tx) => {
-      if (!(await tx.lockMesh(id.meshName))) {
-        throw new NotFoundException(describeMissing(meshId(id.meshName), this.options.accountId));
-      }
-      const current = await tx.get(id);
-      if (!current) throw new NotFoundException(describeMissing(id, this.options.accountId));
-      await this.checkNotInUse(tx, id);
-      await tx.delete(id);
-      const revision = await tx.recordChange({
-        id,
+    return this.store.write(id.meshName, async (tx) => {
+      const { resource, revision } = await this.writes.delete(tx, id, {
         operation: 'DELETE',
         actor,
-        before: resourceSnapshot(current),
-        after: null,
       });
       return {
-        body: resourceData(current, this.options.accountId, 'DELETED', new Date()),
+        body: resourceData(resource, this.options.accountId, 'DELETED', new Date()),
         revision,
       };
     });
@@ -244,28 +165,28 @@ export class MeshResourceService {
     );
   }
 
+  /**
+   * A tag change through the write path. The resource is found by ARN through the transaction:
+   * a read on the pool here would hold a second connection per tag call, and concurrent calls
+   * would exhaust the pool.
+   */
   private changeTags(
     arn: string,
     actor: string,
     operation: 'TAG' | 'UNTAG',
     next: (current: Tag[]) => Tag[],
   ): Promise<WriteResult> {
-    return this.store.write(async (tx) => {
-      const found = await this.store.findByArn(arn);
-      if (!found || !(await tx.lockMesh(found.id.meshName))) {
-        throw new NotFoundException(`No resource with ARN ${arn}`);
-      }
-      const current = await tx.get(found.id);
-      if (!current) throw new NotFoundException(`No resource with ARN ${arn}`);
-      const tags = next(current.tags);
-      this.checkTagCount(tags);
-      await tx.update({ ...current, tags });
-      const revision = await tx.recordChange({
-        id: current.id,
-        operation,
-        actor,
-        before: resourceSnapshot(current),
-        after: resourceSnapshot({ ...current, tags }),
+    const notFound = () => new NotFoundException(`No resource with ARN ${arn}`);
+    const meshName = meshNameOfArn(arn);
+    if (meshName === undefined) return Promise.reject(notFound());
+    return this.store.write(meshName, async (tx) => {
+      const found = await tx.findByArn(arn);
+      if (!found || found.id.meshName !== meshName) throw notFound();
+      const { revision } = await this.writes.update(tx, {
+        id: found.id,
+        next: (current) => ({ tags: next(current.tags) }),
+        change: { operation, actor },
+        problems: { missing: notFound },
       });
       return { body: {}, revision };
     });
@@ -279,7 +200,7 @@ export class MeshResourceService {
     request: WriteRequest,
     write: (tx: MeshWriteTransaction) => Promise<WriteResult>,
   ): Promise<WriteResult> {
-    return this.store.write(async (tx) => {
+    return this.store.write(request.id.meshName, async (tx) => {
       const { clientToken } = request;
       if (clientToken !== undefined) {
         const previous = await tx.claimClientToken(clientToken, fingerprint(request));
@@ -303,124 +224,6 @@ export class MeshResourceService {
       throw new NotFoundException(describeMissing(id, this.options.accountId));
     }
   }
-
-  private async checkLimit(tx: MeshWriteTransaction, id: ResourceId): Promise<void> {
-    const limit = this.options.limits[id.kind];
-    const count =
-      id.kind === 'mesh'
-        ? await tx.count('mesh')
-        : await tx.count(id.kind, id.meshName, id.kind === 'route' ? id.parentName : undefined);
-    if (count >= limit) {
-      const scope =
-        id.kind === 'mesh'
-          ? 'this account'
-          : id.kind === 'route'
-            ? `virtual router ${id.parentName}`
-            : `mesh ${id.meshName}`;
-      throw new LimitExceededException(
-        `The limit of ${limit} ${RESOURCE_KINDS[id.kind].listMember} in ${scope} is reached`,
-      );
-    }
-  }
-
-  private checkTagCount(tags: Tag[]): void {
-    const limit = this.options.limits.tagsPerResource;
-    if (tags.length > limit) {
-      throw new TooManyTagsException(
-        `tags: a resource can have at most ${limit} tags, got ${tags.length}`,
-      );
-    }
-  }
-
-  /** What a Create/Update checks: the resource, a route's virtual router, what the spec references. */
-  private involved(request: WriteRequest, references: readonly EnforcedReference[]): ResourceId[] {
-    const { id } = request;
-    const ids = [id, ...references.map((reference) => referencedId(id.meshName, reference))];
-    if (id.kind === 'route') ids.push(routerOf(id));
-    return ids;
-  }
-
-  /** References named in the spec must exist in the mesh (NotFoundException otherwise). */
-  private checkReferences(
-    found: ReadonlyMap<string, StoredResource>,
-    request: WriteRequest,
-    references: readonly EnforcedReference[],
-  ): void {
-    for (const kind of ['virtualNode', 'virtualRouter'] as const) {
-      const first = references.find(
-        (reference) =>
-          reference.kind === kind &&
-          !found.has(resourceKey(referencedId(request.id.meshName, reference))),
-      );
-      if (first) {
-        const target = referencedId(request.id.meshName, first);
-        throw new NotFoundException(
-          `${first.path}: ${describeMissing(target, this.options.accountId)}`,
-        );
-      }
-    }
-  }
-
-  /** A route needs its router, and its type must match one of the router's listeners. */
-  private checkRouteAgainstRouter(
-    found: ReadonlyMap<string, StoredResource>,
-    request: WriteRequest,
-  ): void {
-    const routerId = routerOf(request.id);
-    const router = found.get(resourceKey(routerId));
-    if (!router) throw new NotFoundException(describeMissing(routerId, this.options.accountId));
-    const listeners = router.spec.listeners;
-    if (!Array.isArray(listeners) || listeners.length === 0) return;
-    const protocols = new Set(
-      listeners.map(
-        (listener: { portMapping?: { protocol?: string } }) => listener.portMapping?.protocol,
-      ),
-    );
-    for (const [routeType, protocol] of Object.entries(ROUTE_PROTOCOLS)) {
-      if (request.spec[routeType] !== undefined && !protocols.has(protocol)) {
-        throw new BadRequestException(
-          `spec.${routeType}: virtual router ${routerId.name} has no ${protocol} listener (listener protocols: ${[...protocols].join(', ')})`,
-        );
-      }
-    }
-  }
-
-  private async checkNotInUse(tx: MeshWriteTransaction, id: ResourceId): Promise<void> {
-    const blockers: string[] = [];
-    if (id.kind === 'mesh') {
-      for (const { kind, count } of await tx.childrenOfMesh(id.meshName)) {
-        blockers.push(`${count} ${RESOURCE_KINDS[kind].listMember}`);
-      }
-    }
-    if (id.kind === 'virtualRouter') {
-      const routes = await tx.count('route', id.meshName, id.name);
-      if (routes > 0) blockers.push(`${routes} routes`);
-    }
-    for (const referrer of await tx.referrers(id)) {
-      blockers.push(
-        `${RESOURCE_KINDS[referrer.kind].typeName} ${referrer.parentName ? `${referrer.parentName}/` : ''}${referrer.name}`,
-      );
-    }
-    if (blockers.length > 0) {
-      throw new ResourceInUseException(
-        `${RESOURCE_KINDS[id.kind].typeName} ${id.name} is in use by ${blockers.join(', ')}; delete or update them first`,
-      );
-    }
-  }
-}
-
-/** The virtual router a route belongs to. */
-function routerOf(route: ResourceId): ResourceId {
-  return {
-    meshName: route.meshName,
-    kind: 'virtualRouter',
-    parentName: '',
-    name: route.parentName,
-  };
-}
-
-function referencedId(meshName: string, reference: EnforcedReference): ResourceId {
-  return { meshName, kind: reference.kind, parentName: '', name: reference.name };
 }
 
 function fingerprint(request: WriteRequest): string {

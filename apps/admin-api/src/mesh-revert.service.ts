@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import { Inject, Injectable } from '@nestjs/common';
 import {
@@ -6,12 +5,11 @@ import {
   ConflictException,
   NotFoundException,
 } from '../../../libs/mesh-model/src/errors';
-import { enforcedReferences } from '../../../libs/mesh-model/src/references';
 import {
   describeMissing,
+  describeResource,
   meshId,
   RESOURCE_KINDS,
-  resourceArn,
   type ResourceId,
   type ResourceKind,
 } from '../../../libs/mesh-model/src/resource-kinds';
@@ -20,12 +18,12 @@ import {
   MeshStore,
   type MeshWriteTransaction,
   type ResourceSnapshot,
-  resourceSnapshot,
   type StoredResource,
   type Tag,
 } from '../../../libs/persistence/src/mesh-store';
 import { ADMIN_API_OPTIONS, type AdminApiOptions } from './admin-api.options';
 import { type HistoryEntry, historyEntry } from './mesh-history.service';
+import { ResourceWrites, type WriteProblems } from './resource-writes';
 
 export interface RevertResult {
   body: {
@@ -38,6 +36,9 @@ export interface RevertResult {
   };
   revision: number;
 }
+
+/** Deletes come after every create and update, in reverse dependency order. */
+const DELETE_AFTER_WRITES = 100;
 
 /** One resource changed after the target revision, with what it was at that revision. */
 interface Restore {
@@ -53,26 +54,6 @@ type Step =
   | { action: 'delete'; current: StoredResource };
 
 /**
- * Writes in an order that keeps every reference resolvable at each step: what others point at
- * (nodes, routers) is created or updated before what points (routes, then services), and what
- * points is deleted before what it pointed at.
- */
-const CREATE_ORDER: Record<ResourceKind, number> = {
-  mesh: 0,
-  virtualNode: 1,
-  virtualRouter: 1,
-  route: 2,
-  virtualService: 3,
-};
-const DELETE_ORDER: Record<ResourceKind, number> = {
-  virtualService: 4,
-  route: 5,
-  virtualRouter: 6,
-  virtualNode: 7,
-  mesh: 8,
-};
-
-/**
  * Puts a mesh back as it was at an earlier revision: every resource changed since then returns
  * to its state at that revision, as new writes in one transaction (one revision per resource
  * written), so proxies see one consistent change.
@@ -81,11 +62,12 @@ const DELETE_ORDER: Record<ResourceKind, number> = {
 export class MeshRevertService {
   constructor(
     private readonly store: MeshStore,
+    private readonly writes: ResourceWrites,
     @Inject(ADMIN_API_OPTIONS) private readonly options: AdminApiOptions,
   ) {}
 
   revert(meshName: string, target: number, actor: string): Promise<RevertResult> {
-    return this.store.write(async (tx) => {
+    return this.store.write(meshName, async (tx) => {
       if (!(await tx.lockMesh(meshName))) {
         throw new NotFoundException(describeMissing(meshId(meshName), this.options.accountId));
       }
@@ -105,7 +87,7 @@ export class MeshRevertService {
         );
       }
       const reason = `revert to revision ${target}`;
-      const context = new RevertContext(tx, this.options, meshName, target, actor, reason);
+      const context = new RevertContext(tx, this.writes, meshName, target, actor, reason);
       const { restores, tracing } = statesAt(later);
       const steps = await plan(tx, restores);
       // The mesh itself first, then its tracing, then the children in dependency order.
@@ -163,88 +145,86 @@ async function plan(tx: MeshWriteTransaction, restores: readonly Restore[]): Pro
       steps.push({ action: 'retag', current, tags: state.tags });
     }
   }
+  // Dependency order keeps every reference resolvable at each step: what others point at (nodes,
+  // routers) is created or updated before what points (routes, then services), and what points
+  // is deleted before what it pointed at.
   const rank = (step: Step) =>
-    (step.action === 'delete' ? DELETE_ORDER : CREATE_ORDER)[stepKind(step)];
+    step.action === 'delete'
+      ? DELETE_AFTER_WRITES - RESOURCE_KINDS[stepKind(step)].rank
+      : RESOURCE_KINDS[stepKind(step)].rank;
   return steps.sort((a, b) => rank(a) - rank(b) || compare(stepId(a), stepId(b)));
 }
 
-/** Applies steps with the checks a write needs; a step that would break a reference refuses. */
+/** Applies steps through the write path; a step that would break a reference refuses. */
 class RevertContext {
+  private readonly problems: Partial<WriteProblems>;
+
   constructor(
     private readonly tx: MeshWriteTransaction,
-    private readonly options: AdminApiOptions,
+    private readonly writes: ResourceWrites,
     private readonly meshName: string,
     private readonly target: number,
     private readonly actor: string,
     private readonly reason: string,
-  ) {}
+  ) {
+    this.problems = {
+      missing: (subject, missing) =>
+        this.refuse(
+          subject,
+          `its ${RESOURCE_KINDS[missing.kind].displayName} ${missing.name} would not exist`,
+        ),
+      missingReference: (subject, reference) =>
+        this.refuse(
+          subject,
+          `${reference.path} names ${RESOURCE_KINDS[reference.kind].typeName} ${reference.name}, which would not exist`,
+        ),
+      inUse: (subject, blockers) =>
+        this.refuse(
+          subject,
+          `deleting it would break ${blockers.join(', ')}, which would still use it`,
+        ),
+    };
+  }
 
   async apply(step: Step): Promise<void> {
-    const { tx } = this;
+    const { tx, writes, problems } = this;
+    const change = { actor: this.actor, reason: this.reason };
     switch (step.action) {
-      case 'create': {
-        const { id, state } = step;
-        await this.checkReferences(id, state.spec);
-        const now = new Date();
-        const resource: StoredResource = {
-          id,
-          arn: resourceArn(this.options.region, this.options.accountId, id),
-          uid: randomUUID(),
-          version: 1,
-          spec: state.spec,
-          tags: state.tags,
-          resourceOwner: this.options.accountId,
-          createdAt: now,
-          lastUpdatedAt: now,
-        };
-        await tx.insert(resource);
-        await tx.replaceReferences(id, enforcedReferences(id.kind, state.spec));
-        await this.record(id, 'CREATE', null, resourceSnapshot(resource));
+      case 'create':
+        await writes.create(tx, {
+          id: step.id,
+          spec: step.state.spec,
+          tags: step.state.tags,
+          change: { ...change, operation: 'CREATE' },
+          problems,
+        });
         return;
-      }
       case 'update': {
-        const { current, state } = step;
-        await this.checkReferences(current.id, state.spec);
-        const updated: StoredResource = {
-          ...current,
-          spec: state.spec,
-          tags: state.tags,
-          version: current.version + 1,
-          lastUpdatedAt: new Date(),
-        };
-        await tx.update(updated);
-        await tx.replaceReferences(current.id, enforcedReferences(current.id.kind, state.spec));
-        await this.record(
-          current.id,
-          'UPDATE',
-          resourceSnapshot(current),
-          resourceSnapshot(updated),
-        );
+        const { spec, tags } = step.state;
+        await writes.update(tx, {
+          id: step.current.id,
+          next: () => ({ spec, tags }),
+          change: { ...change, operation: 'UPDATE' },
+          problems,
+        });
         return;
       }
       case 'retag': {
         const { current, tags } = step;
-        // Tagging leaves the version alone, as TagResource does.
-        const retagged: StoredResource = { ...current, tags };
-        await tx.update(retagged);
         const removesOnly = tags.every((tag) =>
           current.tags.some((was) => isDeepStrictEqual(was, tag)),
         );
-        await this.record(
-          current.id,
-          removesOnly ? 'UNTAG' : 'TAG',
-          resourceSnapshot(current),
-          resourceSnapshot(retagged),
-        );
+        await writes.update(tx, {
+          id: current.id,
+          next: () => ({ tags }),
+          change: { ...change, operation: removesOnly ? 'UNTAG' : 'TAG' },
+          problems,
+        });
         return;
       }
-      case 'delete': {
-        const { current } = step;
-        await this.checkNotInUse(current.id);
-        await tx.delete(current.id);
-        await this.record(current.id, 'DELETE', resourceSnapshot(current), null);
+      case 'delete':
+        await writes.delete(tx, step.current.id, { ...change, operation: 'DELETE' }, problems);
         return;
-      }
     }
   }
 
@@ -263,61 +243,9 @@ class RevertContext {
     });
   }
 
-  private async record(
-    id: ResourceId,
-    operation: 'CREATE' | 'UPDATE' | 'DELETE' | 'TAG' | 'UNTAG',
-    before: ResourceSnapshot | null,
-    after: ResourceSnapshot | null,
-  ): Promise<void> {
-    await this.tx.recordChange({
-      id,
-      operation,
-      actor: this.actor,
-      before,
-      after,
-      reason: this.reason,
-    });
-  }
-
-  /** What the restored spec names must exist at this point of the revert. */
-  private async checkReferences(id: ResourceId, spec: Record<string, unknown>): Promise<void> {
-    if (id.kind === 'route') {
-      const router: ResourceId = {
-        ...id,
-        kind: 'virtualRouter',
-        parentName: '',
-        name: id.parentName,
-      };
-      if (!(await this.tx.get(router))) {
-        this.refuse(id, `its virtual router ${id.parentName} would not exist`);
-      }
-    }
-    for (const reference of enforcedReferences(id.kind, spec)) {
-      const missing = await this.tx.missing(this.meshName, reference.kind, [reference.name]);
-      if (missing.length > 0) {
-        this.refuse(
-          id,
-          `${reference.path} names ${RESOURCE_KINDS[reference.kind].typeName} ${reference.name}, which would not exist`,
-        );
-      }
-    }
-  }
-
-  /** A resource deleted by the revert must have nothing left that depends on it. */
-  private async checkNotInUse(id: ResourceId): Promise<void> {
-    const users = (await this.tx.referrers(id)).map(describe);
-    if (id.kind === 'virtualRouter') {
-      const routes = await this.tx.count('route', id.meshName, id.name);
-      if (routes > 0) users.push(`${routes} routes`);
-    }
-    if (users.length > 0) {
-      this.refuse(id, `deleting it would break ${users.join(', ')}, which would still use it`);
-    }
-  }
-
-  private refuse(id: ResourceId, why: string): never {
-    throw new ConflictException(
-      `Cannot revert mesh ${this.meshName} to revision ${this.target}: ${describe(id)}: ${why}`,
+  private refuse(id: ResourceId, why: string): Error {
+    return new ConflictException(
+      `Cannot revert mesh ${this.meshName} to revision ${this.target}: ${describeResource(id)}: ${why}`,
     );
   }
 }
@@ -329,12 +257,6 @@ function stepKind(step: Step): ResourceKind {
 function stepId(step: Step): string {
   const id = step.action === 'create' ? step.id : step.current.id;
   return `${id.kind}/${id.parentName}/${id.name}`;
-}
-
-/** `Route web/canary`, `VirtualNode blue`. */
-function describe(id: ResourceId): string {
-  const name = id.kind === 'route' ? `${id.parentName}/${id.name}` : id.name;
-  return `${RESOURCE_KINDS[id.kind].typeName} ${name}`;
 }
 
 function compare(a: string, b: string): number {

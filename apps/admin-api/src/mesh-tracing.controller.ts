@@ -34,7 +34,7 @@ export class MeshTracingController {
     @Res({ passthrough: true }) response: Response,
   ): Promise<Record<string, unknown>> {
     const tracing = parseMeshTracing(body);
-    const result = await this.store.write(async (tx) => {
+    const result = await this.store.write(meshName, async (tx) => {
       if (!(await tx.lockMesh(meshName))) {
         throw new NotFoundException(describeMissing(meshId(meshName), this.options.accountId));
       }

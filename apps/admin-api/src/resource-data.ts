@@ -1,3 +1,4 @@
+import { nameMembers } from '../../../libs/mesh-model/src/resource-kinds';
 import type { StoredResource } from '../../../libs/persistence/src/mesh-store';
 
 export type ResourceStatus = 'ACTIVE' | 'DELETED';
@@ -5,22 +6,6 @@ export type ResourceStatus = 'ACTIVE' | 'DELETED';
 /** Epoch seconds, the wire format of App Mesh timestamps (fractions allowed). */
 function epochSeconds(date: Date): number {
   return date.getTime() / 1000;
-}
-
-function names(resource: StoredResource): Record<string, string> {
-  const { meshName, kind, parentName, name } = resource.id;
-  switch (kind) {
-    case 'mesh':
-      return { meshName };
-    case 'virtualNode':
-      return { meshName, virtualNodeName: name };
-    case 'virtualRouter':
-      return { meshName, virtualRouterName: name };
-    case 'route':
-      return { meshName, virtualRouterName: parentName, routeName: name };
-    case 'virtualService':
-      return { meshName, virtualServiceName: name };
-  }
 }
 
 /** The `*Data` body of Create/Describe/Update/Delete: names, spec, metadata, status. */
@@ -31,7 +16,7 @@ export function resourceData(
   lastUpdatedAt = resource.lastUpdatedAt,
 ): Record<string, unknown> {
   return {
-    ...names(resource),
+    ...nameMembers(resource.id),
     spec: resource.spec,
     metadata: {
       arn: resource.arn,
@@ -49,7 +34,7 @@ export function resourceData(
 /** A List* item: names plus the metadata App Mesh puts in its `*Ref` shapes. */
 export function resourceRef(resource: StoredResource, accountId: string): Record<string, unknown> {
   return {
-    ...names(resource),
+    ...nameMembers(resource.id),
     meshOwner: accountId,
     resourceOwner: resource.resourceOwner,
     arn: resource.arn,

@@ -1,7 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { BadRequestException, NotFoundException } from '../../../libs/mesh-model/src/errors';
-import { enforcedReferences } from '../../../libs/mesh-model/src/references';
 import { describeMissing, type ResourceId } from '../../../libs/mesh-model/src/resource-kinds';
 import {
   sameWeights,
@@ -23,9 +22,7 @@ import {
   weightsWritten,
   type Transition,
 } from '../../../libs/mesh-model/src/rollout-state';
-import { validateOperationInput, type RouteSpec } from '../../../libs/mesh-model/src/validation';
-import { withWeightedTargets } from '../../../libs/mesh-model/src/weighted-targets';
-import { resourceSnapshot, type StoredResource } from '../../../libs/persistence/src/mesh-store';
+import { weightedRouteSpec } from '../../../libs/mesh-model/src/weighted-targets';
 import {
   RolloutStore,
   type RolloutTransaction,
@@ -34,6 +31,7 @@ import {
 import { ADMIN_API_OPTIONS, type AdminApiOptions } from './admin-api.options';
 import { type Propagation, PropagationService } from './propagation.service';
 import { callGate, type GatePayload } from './rollout-gates';
+import { ResourceWrites } from './resource-writes';
 
 export const ROLLOUT_LOGGER = Symbol('RolloutLogger');
 
@@ -55,6 +53,7 @@ export class RolloutRunner {
   constructor(
     private readonly store: RolloutStore,
     private readonly propagation: PropagationService,
+    private readonly writes: ResourceWrites,
     @Inject(ADMIN_API_OPTIONS) private readonly options: AdminApiOptions,
     @Inject(ROLLOUT_LOGGER) private readonly logger: Logger,
   ) {}
@@ -150,70 +149,48 @@ export class RolloutRunner {
     tx: RolloutTransaction,
     rollout: StoredRollout,
   ): Promise<{ revision: number; changed: boolean } | { drifted: Weights }> {
-    const { meshName } = rollout;
     const routeId: ResourceId = {
-      meshName,
+      meshName: rollout.meshName,
       kind: 'route',
       parentName: rollout.virtualRouter,
       name: rollout.route,
     };
-    const current = await tx.mesh.get(routeId);
-    if (!current) throw new NotFoundException(describeMissing(routeId, this.options.accountId));
-    const spec = current.spec as RouteSpec;
-    const found = weightsOf(weightedTargetsOf(spec));
-    if (rollout.state === 'Progressing' && !sameWeights(found, rollout.weights)) {
-      return { drifted: found };
-    }
     const wanted = weightsAtStep(rollout, rollout.stepIndex);
-    if (sameWeights(found, wanted)) {
-      return { revision: await tx.mesh.revision(meshName), changed: false };
-    }
     const targets =
       rollout.stepIndex < 0
         ? rollout.originalTargets.map(({ virtualNode, weight }) => ({ virtualNode, weight }))
         : Object.entries(wanted).map(([virtualNode, weight]) => ({ virtualNode, weight }));
-    const next = withWeightedTargets(spec, targets) as Record<string, unknown>;
-    validateOperationInput('UpdateRoute', {
-      meshName,
-      virtualRouterName: rollout.virtualRouter,
-      routeName: rollout.route,
-      spec: next,
-    });
-    const [missing] = await tx.mesh.missing(
-      meshName,
-      'virtualNode',
-      targets.map((target) => target.virtualNode),
-    );
-    if (missing !== undefined) {
-      throw new NotFoundException(
-        describeMissing(
-          { meshName, kind: 'virtualNode', parentName: '', name: missing },
-          this.options.accountId,
-        ),
-      );
-    }
-    const updated: StoredResource = {
-      ...current,
-      spec: next,
-      version: current.version + 1,
-      lastUpdatedAt: new Date(),
-    };
-    await tx.mesh.update(updated);
-    await tx.mesh.replaceReferences(
-      routeId,
-      enforcedReferences('route', next),
-      enforcedReferences('route', current.spec),
-    );
-    const revision = await tx.mesh.recordChange({
+    let drifted: Weights | undefined;
+    const written = await this.writes.update(tx.mesh, {
       id: routeId,
-      operation: 'UPDATE',
-      actor: (rollout.state === 'Aborting' ? rollout.abort?.by : undefined) ?? rollout.createdBy,
-      before: resourceSnapshot(current),
-      after: resourceSnapshot(updated),
-      reason: `rollout ${rollout.state === 'Aborting' ? 'rollback to ' : ''}${describeStep(rollout, rollout.stepIndex)}`,
-      rolloutId: rollout.id,
+      expectedReferences: targets.map(({ virtualNode }) => ({
+        meshName: rollout.meshName,
+        kind: 'virtualNode',
+        parentName: '',
+        name: virtualNode,
+      })),
+      next: (current) => {
+        const found = weightsOf(weightedTargetsOf(current.spec));
+        if (rollout.state === 'Progressing' && !sameWeights(found, rollout.weights)) {
+          drifted = found;
+          return undefined;
+        }
+        if (sameWeights(found, wanted)) return undefined;
+        return { spec: weightedRouteSpec(routeId, current.spec, targets) };
+      },
+      change: {
+        operation: 'UPDATE',
+        actor: (rollout.state === 'Aborting' ? rollout.abort?.by : undefined) ?? rollout.createdBy,
+        reason: `rollout ${rollout.state === 'Aborting' ? 'rollback to ' : ''}${describeStep(rollout, rollout.stepIndex)}`,
+        rolloutId: rollout.id,
+      },
+      problems: {
+        missingReference: (_route, _reference, target) =>
+          new NotFoundException(describeMissing(target, this.options.accountId)),
+      },
     });
-    return { revision, changed: true };
+    if (drifted) return { drifted };
+    return { revision: written.revision, changed: written.changed };
   }
 
   /**
@@ -352,7 +329,7 @@ export class RolloutRunner {
    * order every rollout transaction takes), and only if nothing changed it since it was read.
    */
   private async apply(seen: StoredRollout, step: Step): Promise<void> {
-    const applied = await this.store.write(async (tx) => {
+    const applied = await this.store.write(seen.meshName, async (tx) => {
       await tx.mesh.lockMesh(seen.meshName);
       const current = await tx.lock(seen.id);
       if (!current || current.seq !== seen.seq) return undefined;

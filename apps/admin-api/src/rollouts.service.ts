@@ -112,7 +112,7 @@ export class RolloutsService {
   async create(meshName: string, body: unknown, actor: string): Promise<RolloutView> {
     const request = parseRolloutRequest(body);
     const { accountId } = this.options;
-    const rollout = await this.store.write(async (tx) => {
+    const rollout = await this.store.write(meshName, async (tx) => {
       if (!(await tx.mesh.lockMesh(meshName))) {
         throw new NotFoundException(describeMissing(meshId(meshName), accountId));
       }
@@ -223,7 +223,7 @@ export class RolloutsService {
   ): Promise<RolloutView> {
     const reason = actionReason(action, body);
     const seen = await this.find(meshName, id);
-    const saved = await this.store.write(async (tx) => {
+    const saved = await this.store.write(meshName, async (tx) => {
       await tx.mesh.lockMesh(meshName);
       const current = await tx.lock(seen.id);
       if (!current) throw new NotFoundException(missingRollout(meshName, id));

@@ -4,27 +4,17 @@ import {
   NotFoundException,
   PreconditionFailedException,
 } from '../../../libs/mesh-model/src/errors';
-import { enforcedReferences } from '../../../libs/mesh-model/src/references';
-import {
-  describeMissing,
-  meshId,
-  type ResourceId,
-} from '../../../libs/mesh-model/src/resource-kinds';
-import { validateOperationInput } from '../../../libs/mesh-model/src/validation';
+import { describeMissing, type ResourceId } from '../../../libs/mesh-model/src/resource-kinds';
 import {
   appMeshWeights,
   type TargetPercent,
-  withWeightedTargets,
+  weightedRouteSpec,
 } from '../../../libs/mesh-model/src/weighted-targets';
-import {
-  MeshStore,
-  type MeshWriteTransaction,
-  resourceSnapshot,
-  type StoredResource,
-} from '../../../libs/persistence/src/mesh-store';
+import { MeshStore } from '../../../libs/persistence/src/mesh-store';
 import { ADMIN_API_OPTIONS, type AdminApiOptions } from './admin-api.options';
 import type { WriteResult } from './mesh-resource.service';
 import { resourceData } from './resource-data';
+import { ResourceWrites, type ResourceUpdate } from './resource-writes';
 import {
   routeConfigurationChanges,
   type RouteConfigurationChange,
@@ -60,13 +50,6 @@ export interface WeightsPreview {
   routeConfigurations: RouteConfigurationChange[];
 }
 
-/** The route as it is and as the new weights would make it. */
-interface WeightsPlan {
-  current: StoredResource;
-  spec: Record<string, unknown>;
-  changed: boolean;
-}
-
 /**
  * Sets the weighted targets of a route from percentages: the call CI scripts and rollouts make
  * to shift traffic. Idempotent (the same weights again write nothing) and optionally guarded by
@@ -76,44 +59,17 @@ interface WeightsPlan {
 export class RouteWeightsService {
   constructor(
     private readonly store: MeshStore,
+    private readonly writes: ResourceWrites,
     @Inject(ADMIN_API_OPTIONS) private readonly options: AdminApiOptions,
   ) {}
 
   set(request: SetWeightsRequest): Promise<SetWeightsResult> {
-    return this.store.write(async (tx) => {
-      const { current, spec, changed } = await this.plan(tx, request);
-      if (!changed) {
-        return {
-          body: resourceData(current, this.options.accountId, 'ACTIVE'),
-          revision: await tx.revision(request.id.meshName),
-          version: current.version,
-        };
-      }
-      const updated: StoredResource = {
-        ...current,
-        spec,
-        version: current.version + 1,
-        lastUpdatedAt: new Date(),
-      };
-      await tx.update(updated);
-      await tx.replaceReferences(
-        request.id,
-        enforcedReferences('route', spec),
-        enforcedReferences('route', current.spec),
-      );
-      const revision = await tx.recordChange({
-        id: request.id,
-        operation: 'UPDATE',
-        actor: request.actor,
-        before: resourceSnapshot(current),
-        after: resourceSnapshot(updated),
-        ...(request.reason !== undefined && { reason: request.reason }),
-        ...(request.rolloutId !== undefined && { rolloutId: request.rolloutId }),
-      });
+    return this.store.write(request.id.meshName, async (tx) => {
+      const { resource, revision } = await this.writes.update(tx, this.update(request));
       return {
-        body: resourceData(updated, this.options.accountId, 'ACTIVE'),
+        body: resourceData(resource, this.options.accountId, 'ACTIVE'),
         revision,
-        version: updated.version,
+        version: resource.version,
       };
     });
   }
@@ -121,18 +77,16 @@ export class RouteWeightsService {
   async preview(request: SetWeightsRequest): Promise<WeightsPreview> {
     const { meshName, parentName, name } = request.id;
     // Read under the mesh lock for a consistent mesh; translate after it is released.
-    const { plan, resources, revision } = await this.store.write(async (tx) => ({
-      plan: await this.plan(tx, request),
+    const { plan, resources, revision } = await this.store.write(meshName, async (tx) => ({
+      plan: await this.writes.planUpdate(tx, this.update(request)),
       resources: await tx.resources(meshName),
       revision: await tx.revision(meshName),
     }));
-    const { current, spec, changed } = plan;
-    const after: StoredResource = changed
-      ? { ...current, spec, version: current.version + 1, lastUpdatedAt: new Date() }
-      : current;
+    const { current } = plan;
+    const after = plan.updated ?? current;
     return {
       revision,
-      changed,
+      changed: plan.updated !== undefined,
       before: resourceData(current, this.options.accountId, 'ACTIVE'),
       after: resourceData(after, this.options.accountId, 'ACTIVE'),
       routeConfigurations: routeConfigurationChanges(
@@ -141,55 +95,46 @@ export class RouteWeightsService {
         resources,
         parentName,
         name,
-        spec,
+        after.spec,
       ),
     };
   }
 
-  /** Locks the mesh and checks everything a write needs; writes nothing. */
-  private async plan(tx: MeshWriteTransaction, request: SetWeightsRequest): Promise<WeightsPlan> {
+  /** The weights as a write: nothing is written when the route has them already. */
+  private update(request: SetWeightsRequest): ResourceUpdate {
     const { id } = request;
-    const { accountId } = this.options;
-    if (!(await tx.lockMesh(id.meshName))) {
-      throw new NotFoundException(describeMissing(meshId(id.meshName), accountId));
-    }
-    const current = await tx.get(id);
-    if (!current) {
-      const routerId: ResourceId = {
-        ...id,
-        kind: 'virtualRouter',
-        parentName: '',
-        name: id.parentName,
-      };
-      const missing = (await tx.get(routerId)) ? id : routerId;
-      throw new NotFoundException(describeMissing(missing, accountId));
-    }
-    if (request.expectedVersion !== undefined && request.expectedVersion !== current.version) {
-      throw new PreconditionFailedException(
-        `Route ${id.name} is at version ${current.version}, not ${request.expectedVersion} (If-Match): ` +
-          'it changed since it was read; read it again and retry',
-      );
-    }
     const weights = appMeshWeights(request.targets);
-    const spec = withWeightedTargets(current.spec, weights) as Record<string, unknown>;
-    // The stored spec stays valid App Mesh: what UpdateRoute would accept.
-    validateOperationInput('UpdateRoute', {
-      meshName: id.meshName,
-      virtualRouterName: id.parentName,
-      routeName: id.name,
-      spec,
-    });
     const names = weights.map((target) => target.virtualNode);
-    const missing = await tx.missing(id.meshName, 'virtualNode', names);
-    if (missing[0] !== undefined) {
-      const node: ResourceId = {
+    return {
+      id,
+      expectedReferences: names.map((name) => ({
         meshName: id.meshName,
         kind: 'virtualNode',
         parentName: '',
-        name: missing[0],
-      };
-      throw new NotFoundException(`targets.${missing[0]}: ${describeMissing(node, accountId)}`);
-    }
-    return { current, spec, changed: !isDeepStrictEqual(spec, current.spec) };
+        name,
+      })),
+      next: (current) => {
+        if (request.expectedVersion !== undefined && request.expectedVersion !== current.version) {
+          throw new PreconditionFailedException(
+            `Route ${id.name} is at version ${current.version}, not ${request.expectedVersion} (If-Match): ` +
+              'it changed since it was read; read it again and retry',
+          );
+        }
+        const spec = weightedRouteSpec(id, current.spec, weights);
+        return isDeepStrictEqual(spec, current.spec) ? undefined : { spec };
+      },
+      change: {
+        operation: 'UPDATE',
+        actor: request.actor,
+        ...(request.reason !== undefined && { reason: request.reason }),
+        ...(request.rolloutId !== undefined && { rolloutId: request.rolloutId }),
+      },
+      problems: {
+        missingReference: (_route, reference, target) =>
+          new NotFoundException(
+            `targets.${reference.name}: ${describeMissing(target, this.options.accountId)}`,
+          ),
+      },
+    };
   }
 }

@@ -1,6 +1,16 @@
+import {
+  noReferences,
+  routeAgainstRouter,
+  routeReferences,
+  virtualServiceReferences,
+  type EnforcedReference,
+} from './references';
+
 /**
- * The App Mesh resource types Trellis stores, and how the API names them. A route is the
- * only kind with a parent (its virtual router); every other kind lives directly in a mesh.
+ * The App Mesh resource types Trellis stores. Everything the API, the write path and the
+ * history need to know about a kind is declared once, in its descriptor in
+ * {@link RESOURCE_KINDS}: a new kind is a new entry there (and the compiler then lists every
+ * switch that must handle it).
  */
 export type ResourceKind = 'mesh' | 'virtualNode' | 'virtualRouter' | 'route' | 'virtualService';
 
@@ -8,39 +18,98 @@ export interface ResourceKindInfo {
   kind: ResourceKind;
   /** As in operation names and error messages: `VirtualNode`. */
   typeName: string;
+  /** In sentences: `virtual node`. */
+  displayName: string;
   /** The request/response member holding the resource's own name. */
   nameMember: string;
   /** The List* response member. */
   listMember: string;
+  /**
+   * The kind this one lives under inside its mesh (a route's virtual router), which must exist;
+   * unset for kinds that live directly in a mesh. The ARN and the API paths name it.
+   */
   parentKind?: ResourceKind;
+  /** What the count limit of this kind is counted over. */
+  limitScope: 'account' | 'mesh' | 'parent';
+  /** The references its spec makes that must exist (App Mesh enforces them). */
+  references: (spec: unknown) => EnforcedReference[];
+  /**
+   * A rule between the spec and its parent's spec (a route's type needs a matching listener on
+   * its virtual router); returns the problem.
+   */
+  checkAgainstParent?: (
+    spec: Record<string, unknown>,
+    parent: { name: string; spec: Record<string, unknown> },
+  ) => { field: string; message: string } | undefined;
+  /**
+   * What keeps a resource from being deleted besides resources referencing it: `mesh`,
+   * every resource inside the mesh; otherwise the kinds whose resources live under it.
+   */
+  deleteBlockedBy: 'everything in the mesh' | readonly ResourceKind[];
+  /**
+   * Dependency order: what others reference or live under comes first when creating (and last
+   * when deleting), so every reference resolves at each step of a multi-resource write.
+   */
+  rank: number;
 }
 
 export const RESOURCE_KINDS: Record<ResourceKind, ResourceKindInfo> = {
-  mesh: { kind: 'mesh', typeName: 'Mesh', nameMember: 'meshName', listMember: 'meshes' },
+  mesh: {
+    kind: 'mesh',
+    typeName: 'Mesh',
+    displayName: 'mesh',
+    nameMember: 'meshName',
+    listMember: 'meshes',
+    limitScope: 'account',
+    references: noReferences,
+    deleteBlockedBy: 'everything in the mesh',
+    rank: 0,
+  },
   virtualNode: {
     kind: 'virtualNode',
     typeName: 'VirtualNode',
+    displayName: 'virtual node',
     nameMember: 'virtualNodeName',
     listMember: 'virtualNodes',
+    limitScope: 'mesh',
+    references: noReferences,
+    deleteBlockedBy: [],
+    rank: 1,
   },
   virtualRouter: {
     kind: 'virtualRouter',
     typeName: 'VirtualRouter',
+    displayName: 'virtual router',
     nameMember: 'virtualRouterName',
     listMember: 'virtualRouters',
+    limitScope: 'mesh',
+    references: noReferences,
+    deleteBlockedBy: ['route'],
+    rank: 2,
   },
   route: {
     kind: 'route',
     typeName: 'Route',
+    displayName: 'route',
     nameMember: 'routeName',
     listMember: 'routes',
     parentKind: 'virtualRouter',
+    limitScope: 'parent',
+    references: routeReferences,
+    checkAgainstParent: routeAgainstRouter,
+    deleteBlockedBy: [],
+    rank: 3,
   },
   virtualService: {
     kind: 'virtualService',
     typeName: 'VirtualService',
+    displayName: 'virtual service',
     nameMember: 'virtualServiceName',
     listMember: 'virtualServices',
+    limitScope: 'mesh',
+    references: virtualServiceReferences,
+    deleteBlockedBy: [],
+    rank: 4,
   },
 };
 
@@ -48,7 +117,7 @@ export const RESOURCE_KINDS: Record<ResourceKind, ResourceKindInfo> = {
 export interface ResourceId {
   meshName: string;
   kind: ResourceKind;
-  /** The virtual router of a route; '' for every other kind. */
+  /** The parent's name for a kind with a parent (a route's virtual router); '' otherwise. */
   parentName: string;
   name: string;
 }
@@ -57,22 +126,57 @@ export function meshId(meshName: string): ResourceId {
   return { meshName, kind: 'mesh', parentName: '', name: meshName };
 }
 
+/** The resource `id` lives under (a route's virtual router); undefined for other kinds. */
+export function parentId(id: ResourceId): ResourceId | undefined {
+  const { parentKind } = RESOURCE_KINDS[id.kind];
+  return parentKind === undefined
+    ? undefined
+    : { meshName: id.meshName, kind: parentKind, parentName: '', name: id.parentName };
+}
+
+/** The references App Mesh enforces for a spec of `kind`. */
+export function enforcedReferences(kind: ResourceKind, spec: unknown): EnforcedReference[] {
+  return RESOURCE_KINDS[kind].references(spec);
+}
+
+/** The resource a reference of a spec in `meshName` names. */
+export function referencedId(meshName: string, reference: EnforcedReference): ResourceId {
+  return { meshName, kind: reference.kind, parentName: '', name: reference.name };
+}
+
 /** `mesh/<mesh>/virtualRouter/<router>/route/<route>` and the other forms App Mesh uses. */
 export function resourcePath(id: ResourceId): string {
-  switch (id.kind) {
-    case 'mesh':
-      return `mesh/${id.meshName}`;
-    case 'route':
-      return `mesh/${id.meshName}/virtualRouter/${id.parentName}/route/${id.name}`;
-    case 'virtualNode':
-    case 'virtualRouter':
-    case 'virtualService':
-      return `mesh/${id.meshName}/${id.kind}/${id.name}`;
-  }
+  if (id.kind === 'mesh') return `mesh/${id.meshName}`;
+  const parent = parentId(id);
+  const own = `${id.kind}/${id.name}`;
+  return `mesh/${id.meshName}/${parent ? `${parent.kind}/${parent.name}/` : ''}${own}`;
 }
 
 export function resourceArn(region: string, accountId: string, id: ResourceId): string {
   return `arn:aws:appmesh:${region}:${accountId}:${resourcePath(id)}`;
+}
+
+/** The mesh an App Mesh ARN names; undefined when it is not one. */
+export function meshNameOfArn(arn: string): string | undefined {
+  return /^arn:[^:]+:appmesh:[^:]*:[^:]*:mesh\/([^/]+)/.exec(arn)?.[1];
+}
+
+/** The request/response members naming a resource: `{meshName, virtualRouterName, routeName}`. */
+export function nameMembers(id: ResourceId): Record<string, string> {
+  if (id.kind === 'mesh') return { meshName: id.meshName };
+  const info = RESOURCE_KINDS[id.kind];
+  const parent = info.parentKind && RESOURCE_KINDS[info.parentKind];
+  return {
+    meshName: id.meshName,
+    ...(parent && { [parent.nameMember]: id.parentName }),
+    [info.nameMember]: id.name,
+  };
+}
+
+/** `Route web/canary`, `VirtualNode blue`. */
+export function describeResource(id: ResourceId): string {
+  const name = id.parentName ? `${id.parentName}/${id.name}` : id.name;
+  return `${RESOURCE_KINDS[id.kind].typeName} ${name}`;
 }
 
 /** "VirtualNode with name web already exists under mesh demo" */
@@ -82,10 +186,26 @@ export function describeExisting(id: ResourceId): string {
   return `${typeName} with name ${id.name} already exists under ${container(id)}`;
 }
 
+/** Where a resource lives: `virtual router web in mesh demo`, `mesh demo`. */
 function container(id: ResourceId): string {
-  return id.kind === 'route'
-    ? `virtual router ${id.parentName} in mesh ${id.meshName}`
+  const parent = parentId(id);
+  return parent
+    ? `${RESOURCE_KINDS[parent.kind].displayName} ${parent.name} in mesh ${id.meshName}`
     : `mesh ${id.meshName}`;
+}
+
+/** What a count limit of `id`'s kind is counted over: `this account`, `virtual router web`. */
+export function limitScopeOf(id: ResourceId): string {
+  switch (RESOURCE_KINDS[id.kind].limitScope) {
+    case 'account':
+      return 'this account';
+    case 'mesh':
+      return `mesh ${id.meshName}`;
+    case 'parent': {
+      const parent = parentId(id);
+      return parent ? `${RESOURCE_KINDS[parent.kind].displayName} ${parent.name}` : '';
+    }
+  }
 }
 
 /** "VirtualNode with name web is not present under mesh demo" — App Mesh's own wording. */

@@ -1,5 +1,6 @@
 import { BadRequestException } from './errors';
-import type { RouteSpec, WeightedTarget } from './validation';
+import type { ResourceId } from './resource-kinds';
+import { validateOperationInput, type RouteSpec, type WeightedTarget } from './validation';
 
 /**
  * Setting a route's weights from percentages (`PUT .../routes/{route}/weights`).
@@ -143,6 +144,25 @@ export function withWeightedTargets(
     ...spec,
     [routeType]: { ...route, action: { ...route.action, weightedTargets: [...kept, ...added] } },
   };
+}
+
+/**
+ * A route's spec with new weighted targets, checked as UpdateRoute would check it: the stored
+ * spec stays valid App Mesh, what SDK clients and Terraform read back and send again.
+ */
+export function weightedRouteSpec(
+  route: ResourceId,
+  spec: Record<string, unknown>,
+  weights: ReadonlyArray<{ virtualNode: string; weight: number }>,
+): Record<string, unknown> {
+  const next = withWeightedTargets(spec, weights) as Record<string, unknown>;
+  validateOperationInput('UpdateRoute', {
+    meshName: route.meshName,
+    virtualRouterName: route.parentName,
+    routeName: route.name,
+    spec: next,
+  });
+  return next;
 }
 
 function percentProblem(value: unknown): string | undefined {

@@ -1,6 +1,6 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import type { ResourceKind } from '../../mesh-model/src/resource-kinds';
-import { withDatabaseErrors } from './database-errors';
+import { onPool } from './transaction-scope';
 
 /** One stored resource of a mesh, as the xDS role reads it. */
 export interface MeshResourceRow {
@@ -120,7 +120,7 @@ export class MeshReader {
 
   /** Every mesh name's current revision, for the periodic resync. */
   revisions(): Promise<Map<string, number>> {
-    return withDatabaseErrors(async () => {
+    return onPool(async () => {
       const rows: Array<{ mesh_name: string; revision: string }> = await this.dataSource.query(
         'SELECT mesh_name, revision FROM mesh_revision',
       );
@@ -130,7 +130,7 @@ export class MeshReader {
 
   /** Runs `work` in one REPEATABLE READ transaction: rows and the revision they belong to agree. */
   private consistentRead<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
-    return withDatabaseErrors(async () => {
+    return onPool(async () => {
       const runner = this.dataSource.createQueryRunner();
       await runner.connect();
       try {

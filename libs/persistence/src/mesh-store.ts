@@ -1,7 +1,12 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import { ConflictException } from '../../mesh-model/src/errors';
-import { meshId, type ResourceId, type ResourceKind } from '../../mesh-model/src/resource-kinds';
-import { withDatabaseErrors } from './database-errors';
+import {
+  enforcedReferences,
+  meshId,
+  type ResourceId,
+  type ResourceKind,
+} from '../../mesh-model/src/resource-kinds';
+import { inMeshTransaction, onPool } from './transaction-scope';
 import { ChangeLogEntity, type ChangeOperation } from './entities/change-log.entity';
 import { ClientTokenEntity } from './entities/client-token.entity';
 import { MeshResourceEntity } from './entities/mesh-resource.entity';
@@ -48,6 +53,11 @@ export interface Change {
   rolloutId?: string;
 }
 
+/** Who writes a resource, how and why: the change log row of a resource write, minus its states. */
+export type ResourceChange = Omit<Change, 'id' | 'before' | 'after'> & {
+  operation: 'CREATE' | 'UPDATE' | 'DELETE' | 'TAG' | 'UNTAG';
+};
+
 /** Which changes of a mesh's history to list; unset members match everything. */
 export interface ChangeFilter {
   kind?: ResourceKind;
@@ -69,19 +79,22 @@ const MESH_CREATION_LOCK_KEY = 7_152_024_002;
 export class MeshStore {
   constructor(private readonly dataSource: DataSource) {}
 
-  /** Runs `work` in one transaction; it commits only if `work` resolves. */
-  async write<T>(work: (tx: MeshWriteTransaction) => Promise<T>): Promise<T> {
-    return withDatabaseErrors(() =>
-      this.dataSource.transaction((manager) => work(new MeshWriteTransaction(manager))),
+  /**
+   * Runs `work` in one transaction that writes mesh `meshName`; it commits only if `work`
+   * resolves. Inside, every read goes through `tx`: this store's own reads refuse to run there.
+   */
+  async write<T>(meshName: string, work: (tx: MeshWriteTransaction) => Promise<T>): Promise<T> {
+    return inMeshTransaction(this.dataSource, meshName, (manager) =>
+      work(new MeshWriteTransaction(manager)),
     );
   }
 
   get(id: ResourceId): Promise<StoredResource | undefined> {
-    return withDatabaseErrors(() => findResource(this.dataSource.manager, id, false));
+    return onPool(() => findResource(this.dataSource.manager, id, false));
   }
 
   findByArn(arn: string): Promise<StoredResource | undefined> {
-    return withDatabaseErrors(async () => {
+    return onPool(async () => {
       const rows: ResourceRow[] = await this.dataSource.query(
         `SELECT ${RESOURCE_COLUMNS} FROM mesh_resource WHERE arn = $1`,
         [arn],
@@ -98,7 +111,7 @@ export class MeshStore {
     limit: number,
     after: string | undefined,
   ): Promise<StoredResource[]> {
-    return withDatabaseErrors(async () => {
+    return onPool(async () => {
       // Name order with the same collation for ORDER BY and `>`, so pages never overlap.
       // Within a mesh this is a range scan of the primary key (mesh, kind, parent, name).
       const parameters: unknown[] = [kind, parentName, limit];
@@ -115,7 +128,7 @@ export class MeshStore {
   }
 
   async revision(meshName: string): Promise<number> {
-    return withDatabaseErrors(async () => {
+    return onPool(async () => {
       const rows: Array<{ revision: string }> = await this.dataSource.query(
         'SELECT revision FROM mesh_revision WHERE mesh_name = $1',
         [meshName],
@@ -126,7 +139,7 @@ export class MeshStore {
 
   /** A mesh's tracing settings from the native API; undefined when none were set. */
   tracing(meshName: string): Promise<Record<string, unknown> | undefined> {
-    return withDatabaseErrors(async () => {
+    return onPool(async () => {
       const rows: Array<{ settings: Record<string, unknown> }> = await this.dataSource.query(
         'SELECT settings FROM mesh_tracing WHERE mesh_name = $1',
         [meshName],
@@ -137,7 +150,7 @@ export class MeshStore {
 
   /** The change log of a mesh, oldest first. */
   changes(meshName: string): Promise<ChangeLogEntity[]> {
-    return withDatabaseErrors(() =>
+    return onPool(() =>
       this.dataSource.manager.find(ChangeLogEntity, {
         where: { meshName },
         order: { revision: 'ASC' },
@@ -152,7 +165,7 @@ export class MeshStore {
     limit: number,
     beforeRevision: number | undefined,
   ): Promise<ChangeLogEntity[]> {
-    return withDatabaseErrors(() => {
+    return onPool(() => {
       const query = this.dataSource.manager
         .createQueryBuilder(ChangeLogEntity, 'c')
         .where('c.meshName = :meshName', { meshName })
@@ -172,7 +185,7 @@ export class MeshStore {
 
   /** Forgets client tokens recorded before `cutoff`; returns how many. */
   purgeClientTokens(cutoff: Date): Promise<number> {
-    return withDatabaseErrors(async () => {
+    return onPool(async () => {
       const result = await this.dataSource.manager
         .createQueryBuilder()
         .delete()
@@ -238,6 +251,15 @@ export class MeshWriteTransaction {
 
   get(id: ResourceId): Promise<StoredResource | undefined> {
     return findResource(this.manager, id, true);
+  }
+
+  /** The resource with this ARN, not locked: lock its mesh before relying on it. */
+  async findByArn(arn: string): Promise<StoredResource | undefined> {
+    const rows: ResourceRow[] = await this.manager.query(
+      `SELECT ${RESOURCE_COLUMNS} FROM mesh_resource WHERE arn = $1`,
+      [arn],
+    );
+    return rows[0] ? toStored(rows[0]) : undefined;
   }
 
   /**
@@ -382,7 +404,11 @@ export class MeshWriteTransaction {
     return names.filter((name) => !present.has(name));
   }
 
-  async insert(resource: StoredResource): Promise<void> {
+  /**
+   * Creates a resource: its row, its reference rows, the revision, the change-log row and the
+   * NOTIFY. The caller has locked the mesh and checked App Mesh's rules.
+   */
+  async createResource(resource: StoredResource, change: ResourceChange): Promise<number> {
     await this.manager.query(
       `INSERT INTO mesh_resource (mesh_name, kind, parent_name, name, arn, uid, version, spec, tags,
          resource_owner, created_at, last_updated_at)
@@ -402,23 +428,72 @@ export class MeshWriteTransaction {
         resource.lastUpdatedAt,
       ],
     );
-  }
-
-  async update(resource: StoredResource): Promise<void> {
-    const { meshName, kind, parentName, name } = resource.id;
-    await this.manager.query(
-      `UPDATE mesh_resource SET version = $5, spec = $6::json, tags = $7::json, last_updated_at = $8
-       WHERE mesh_name = $1 AND kind = $2 AND parent_name = $3 AND name = $4`,
-      [meshName, kind, parentName, name, ...updatedColumns(resource)],
+    await this.replaceReferences(
+      resource.id,
+      enforcedReferences(resource.id.kind, resource.spec),
+      [],
     );
+    return this.recordChange({
+      ...change,
+      id: resource.id,
+      before: null,
+      after: resourceSnapshot(resource),
+    });
   }
 
-  async delete(id: ResourceId): Promise<void> {
-    const { meshName, kind, parentName, name } = id;
+  /**
+   * Writes `updated` over `current` (its spec, tags, version): the reference rows when the
+   * references change, then the row, the revision, the change-log row and the NOTIFY in one
+   * statement. Writers hold the mesh lock until they commit, so every round trip here holds up
+   * the mesh's other writers. The caller has locked the mesh and checked App Mesh's rules.
+   */
+  async updateResource(
+    current: StoredResource,
+    updated: StoredResource,
+    change: ResourceChange,
+  ): Promise<number> {
+    const { id } = current;
+    await this.replaceReferences(
+      id,
+      enforcedReferences(id.kind, updated.spec),
+      enforcedReferences(id.kind, current.spec),
+    );
+    // $1…$4 of the change parameters are the resource's key.
+    const rows: Array<{ revision: string }> = await this.manager.query(
+      `WITH updated AS (
+         UPDATE mesh_resource
+         SET version = $12, spec = $13::json, tags = $14::json, last_updated_at = $15
+         WHERE mesh_name = $1 AND kind = $2 AND parent_name = $3 AND name = $4
+       ), ${RECORD_CHANGE_CTES} ${RECORD_CHANGE_SELECT}`,
+      [
+        ...changeParameters({
+          ...change,
+          id,
+          before: resourceSnapshot(current),
+          after: resourceSnapshot(updated),
+        }),
+        updated.version,
+        JSON.stringify(updated.spec),
+        JSON.stringify(updated.tags),
+        updated.lastUpdatedAt,
+      ],
+    );
+    return Number(rows[0]?.revision);
+  }
+
+  /** Deletes a resource with its reference rows (a mesh with its tracing settings) and logs it. */
+  async deleteResource(current: StoredResource, change: ResourceChange): Promise<number> {
+    const { meshName, kind, parentName, name } = current.id;
     await this.manager.delete(MeshResourceEntity, { meshName, kind, parentName, name });
-    await this.replaceReferences(id, []);
+    await this.replaceReferences(current.id, []);
     if (kind === 'mesh')
       await this.manager.query('DELETE FROM mesh_tracing WHERE mesh_name = $1', [meshName]);
+    return this.recordChange({
+      ...change,
+      id: current.id,
+      before: resourceSnapshot(current),
+      after: null,
+    });
   }
 
   /**
@@ -426,7 +501,7 @@ export class MeshWriteTransaction {
    * spec references, lets a write that keeps its references (a weight change) skip the
    * rewrite: the reference rows always match the stored spec.
    */
-  async replaceReferences(
+  private async replaceReferences(
     from: ResourceId,
     targets: readonly ReferenceTarget[],
     stored?: readonly ReferenceTarget[],
@@ -478,36 +553,6 @@ export class MeshWriteTransaction {
     );
     return Number(rows[0]?.revision);
   }
-
-  /**
-   * {@link update} and {@link recordChange} in one statement. Writers hold the mesh lock
-   * until they commit, so every round trip of an UpdateX holds up the mesh's other writers.
-   */
-  async updateAndRecordChange(
-    resource: StoredResource,
-    change: Omit<Change, 'id'>,
-  ): Promise<number> {
-    // $1…$4 of the change parameters are the resource's key.
-    const rows: Array<{ revision: string }> = await this.manager.query(
-      `WITH updated AS (
-         UPDATE mesh_resource
-         SET version = $12, spec = $13::json, tags = $14::json, last_updated_at = $15
-         WHERE mesh_name = $1 AND kind = $2 AND parent_name = $3 AND name = $4
-       ), ${RECORD_CHANGE_CTES} ${RECORD_CHANGE_SELECT}`,
-      [...changeParameters({ ...change, id: resource.id }), ...updatedColumns(resource)],
-    );
-    return Number(rows[0]?.revision);
-  }
-}
-
-/** What an update writes: version, spec, tags, last updated. */
-function updatedColumns(resource: StoredResource): unknown[] {
-  return [
-    resource.version,
-    JSON.stringify(resource.spec),
-    JSON.stringify(resource.tags),
-    resource.lastUpdatedAt,
-  ];
 }
 
 /**

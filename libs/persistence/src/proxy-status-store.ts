@@ -1,5 +1,5 @@
 import type { DataSource } from 'typeorm';
-import { withDatabaseErrors } from './database-errors';
+import { inTransaction, onPool } from './transaction-scope';
 
 /** One stream's status row. `status` is the xDS engine's ProxyStatus document. */
 export interface ProxyStatusRow {
@@ -37,57 +37,55 @@ export class ProxyStatusStore {
     disconnected: readonly number[],
     graceSeconds: number,
   ): Promise<void> {
-    await withDatabaseErrors(() =>
-      this.dataSource.transaction(async (manager) => {
-        await manager.query(
-          `INSERT INTO xds_replica (replica_id, heartbeat_at) VALUES ($1, now())
+    await inTransaction(this.dataSource, async (manager) => {
+      await manager.query(
+        `INSERT INTO xds_replica (replica_id, heartbeat_at) VALUES ($1, now())
            ON CONFLICT (replica_id) DO UPDATE SET heartbeat_at = now()`,
-          [replicaId],
-        );
-        if (changed.length > 0) {
-          await manager.query(
-            `INSERT INTO proxy_status (replica_id, stream_id, node_id, mesh, connected, status, updated_at)
+        [replicaId],
+      );
+      if (changed.length > 0) {
+        await manager.query(
+          `INSERT INTO proxy_status (replica_id, stream_id, node_id, mesh, connected, status, updated_at)
              SELECT $1, r.stream_id, r.node_id, r.mesh, true, r.status, now()
              FROM json_to_recordset($2::json) AS r(stream_id bigint, node_id text, mesh text, status json)
              ON CONFLICT (replica_id, stream_id) DO UPDATE
                SET status = EXCLUDED.status, mesh = EXCLUDED.mesh, connected = true, updated_at = now()`,
-            [
-              replicaId,
-              JSON.stringify(
-                changed.map((row) => ({
-                  stream_id: row.streamId,
-                  node_id: row.nodeId,
-                  mesh: row.mesh ?? null,
-                  status: row.status,
-                })),
-              ),
-            ],
-          );
-        }
-        if (disconnected.length > 0) {
-          await manager.query(
-            `UPDATE proxy_status SET connected = false, updated_at = now()
-             WHERE replica_id = $1 AND stream_id = ANY($2::bigint[])`,
-            [replicaId, disconnected],
-          );
-        }
+          [
+            replicaId,
+            JSON.stringify(
+              changed.map((row) => ({
+                stream_id: row.streamId,
+                node_id: row.nodeId,
+                mesh: row.mesh ?? null,
+                status: row.status,
+              })),
+            ),
+          ],
+        );
+      }
+      if (disconnected.length > 0) {
         await manager.query(
-          `DELETE FROM proxy_status p WHERE (NOT p.connected AND p.updated_at < now() - make_interval(secs => $1))
+          `UPDATE proxy_status SET connected = false, updated_at = now()
+             WHERE replica_id = $1 AND stream_id = ANY($2::bigint[])`,
+          [replicaId, disconnected],
+        );
+      }
+      await manager.query(
+        `DELETE FROM proxy_status p WHERE (NOT p.connected AND p.updated_at < now() - make_interval(secs => $1))
              OR NOT EXISTS (SELECT 1 FROM xds_replica r WHERE r.replica_id = p.replica_id
                             AND r.heartbeat_at >= now() - make_interval(secs => $1))`,
-          [graceSeconds],
-        );
-        await manager.query(
-          `DELETE FROM xds_replica WHERE heartbeat_at < now() - make_interval(secs => $1)`,
-          [graceSeconds],
-        );
-      }),
-    );
+        [graceSeconds],
+      );
+      await manager.query(
+        `DELETE FROM xds_replica WHERE heartbeat_at < now() - make_interval(secs => $1)`,
+        [graceSeconds],
+      );
+    });
   }
 
   /** A replica going away: its rows go with it. */
   async withdraw(replicaId: string): Promise<void> {
-    await withDatabaseErrors(async () => {
+    await onPool(async () => {
       await this.dataSource.query('DELETE FROM proxy_status WHERE replica_id = $1', [replicaId]);
       await this.dataSource.query('DELETE FROM xds_replica WHERE replica_id = $1', [replicaId]);
     });
@@ -98,7 +96,7 @@ export class ProxyStatusStore {
    * small fields of each status are read, and whole statuses only for proxies with a NACK.
    */
   propagation(meshName: string, revision: number, graceSeconds: number): Promise<PropagationRows> {
-    return withDatabaseErrors(async () => {
+    return onPool(async () => {
       const [row] = await this.dataSource.query<
         Array<{ proxies: number; behind: PropagationRows['behind'] }>
       >(
@@ -138,7 +136,7 @@ export class ProxyStatusStore {
     filter: { mesh?: string; nodeId?: string },
     graceSeconds: number,
   ): Promise<StoredProxyStatus[]> {
-    return withDatabaseErrors(async () => {
+    return onPool(async () => {
       const rows: Array<{
         replica_id: string;
         stream_id: string;

@@ -9,7 +9,7 @@ import type {
 } from '../../mesh-model/src/rollout';
 import type { Rollout } from '../../mesh-model/src/rollout-state';
 import type { WeightedTarget } from '../../mesh-model/src/validation';
-import { withDatabaseErrors } from './database-errors';
+import { inMeshTransaction, onPool } from './transaction-scope';
 import { MeshWriteTransaction } from './mesh-store';
 
 /** A rollout as stored. */
@@ -25,17 +25,17 @@ export class RolloutStore {
   constructor(private readonly dataSource: DataSource) {}
 
   /**
-   * Runs `work` in one transaction that can also write mesh resources, so a step's weights
-   * and the rollout's new state commit together or not at all.
+   * Runs `work` in one transaction that can also write the resources of mesh `meshName`, so a
+   * step's weights and the rollout's new state commit together or not at all.
    */
-  write<T>(work: (tx: RolloutTransaction) => Promise<T>): Promise<T> {
-    return withDatabaseErrors(() =>
-      this.dataSource.transaction((manager) => work(new RolloutTransaction(manager))),
+  write<T>(meshName: string, work: (tx: RolloutTransaction) => Promise<T>): Promise<T> {
+    return inMeshTransaction(this.dataSource, meshName, (manager) =>
+      work(new RolloutTransaction(manager)),
     );
   }
 
   get(id: string): Promise<StoredRollout | undefined> {
-    return withDatabaseErrors(async () => {
+    return onPool(async () => {
       const rows: RolloutRow[] = await this.dataSource.query(
         'SELECT * FROM rollout WHERE id = $1',
         [id],
@@ -46,7 +46,7 @@ export class RolloutStore {
 
   /** A mesh's rollouts, newest first, optionally in one state. */
   list(meshName: string, state: RolloutState | undefined, limit: number): Promise<StoredRollout[]> {
-    return withDatabaseErrors(async () => {
+    return onPool(async () => {
       const rows: RolloutRow[] = await this.dataSource.query(
         `SELECT * FROM rollout WHERE mesh_name = $1 AND ($2::text IS NULL OR state = $2)
          ORDER BY created_at DESC, id LIMIT $3`,
@@ -58,7 +58,7 @@ export class RolloutStore {
 
   /** Rollouts the scheduler has work for, oldest first. */
   runnable(): Promise<string[]> {
-    return withDatabaseErrors(async () => {
+    return onPool(async () => {
       const rows: Array<{ id: string }> = await this.dataSource.query(
         `SELECT id FROM rollout WHERE state IN ('Pending', 'Progressing', 'Aborting')
          ORDER BY created_at, id`,
@@ -68,7 +68,7 @@ export class RolloutStore {
   }
 
   events(id: string): Promise<RolloutEvent[]> {
-    return withDatabaseErrors(async () => {
+    return onPool(async () => {
       const rows: EventRow[] = await this.dataSource.query(
         'SELECT * FROM rollout_event WHERE rollout_id = $1 ORDER BY id',
         [id],
