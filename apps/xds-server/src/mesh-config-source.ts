@@ -16,6 +16,7 @@ import {
   meshSnapshot,
   reloadedMeshSnapshot,
   type MeshSnapshot,
+  type ProxyKind,
   type ProxyTarget,
 } from '../../../libs/translator/src/mesh-snapshot';
 import { translate } from '../../../libs/translator/src/translate';
@@ -32,9 +33,10 @@ export interface MeshConfigSourceOptions {
 
 /** A proxy group: what decides a proxy's configuration. */
 interface GroupKey {
-  kind: ProxyTarget['kind'];
+  kind: ProxyKind;
   meshName: string;
-  virtualNode: string;
+  /** The virtual node or virtual gateway the proxy runs as. */
+  name: string;
   overrides: TracingOverrides;
 }
 
@@ -109,8 +111,9 @@ export class MeshConfigSource implements ConfigSource {
     const identity = proxyIdentity(node);
     if (!identity) return undefined;
     const key: GroupKey = {
-      kind: /^grpc/i.test(node.userAgentName ?? '') ? 'proxyless' : 'sidecar',
-      ...identity,
+      kind: proxyKind(identity, node),
+      meshName: identity.meshName,
+      name: identity.name,
       overrides: nodeTracingOverrides(node.metadata),
     };
     const group = JSON.stringify(key);
@@ -176,13 +179,13 @@ export class MeshConfigSource implements ConfigSource {
     const recorded = recordingSnapshot(snapshot);
     const { resources, errors } = translate(
       recorded.mesh,
-      { kind: key.kind, virtualNode: key.virtualNode, tracing },
+      proxyTarget(key, tracing),
       undefined,
       this.messages,
     );
     if (errors.length > 0) {
       this.logger.warn(
-        { mesh: key.meshName, node: key.virtualNode, revision: state.revision, errors },
+        { mesh: key.meshName, node: key.name, revision: state.revision, errors },
         'translation errors',
       );
     }
@@ -323,13 +326,50 @@ export class MeshConfigSource implements ConfigSource {
   }
 }
 
-const IDENTITY = /^(?:arn:[^:]+:appmesh:[^:]*:[^:]*:)?mesh\/([^/]+)\/virtualNode\/([^/]+)$/;
+const IDENTITY =
+  /^(?:arn:[^:]+:appmesh:[^:]*:[^:]*:)?mesh\/([^/]+)\/(virtualNode|virtualGateway)\/([^/]+)$/;
 
-/** Mesh and virtual node from a node id or cluster, in any form App Mesh's Envoy image sets. */
-export function proxyIdentity(node: Node): { meshName: string; virtualNode: string } | undefined {
+/** What a proxy runs as, from its node id: a virtual node or a virtual gateway of a mesh. */
+export type ProxyIdentity = {
+  kind: 'virtualNode' | 'virtualGateway';
+  meshName: string;
+  name: string;
+};
+
+/**
+ * Mesh and virtual node or gateway from a node id or cluster, in any form App Mesh's Envoy image
+ * sets (`mesh/<mesh>/virtualNode/<name>`, `mesh/<mesh>/virtualGateway/<name>`, or the ARN).
+ */
+export function proxyIdentity(node: Node): ProxyIdentity | undefined {
   for (const candidate of [node.id, node.cluster]) {
     const match = candidate ? IDENTITY.exec(candidate) : null;
-    if (match) return { meshName: match[1]!, virtualNode: match[2]! };
+    if (match) {
+      return {
+        kind: match[2] as ProxyIdentity['kind'],
+        meshName: match[1]!,
+        name: match[3]!,
+      };
+    }
   }
   return undefined;
+}
+
+/** A virtual node's proxy is proxyless when its user agent is a gRPC library, else a sidecar. */
+function proxyKind(identity: ProxyIdentity, node: Node): ProxyKind {
+  switch (identity.kind) {
+    case 'virtualNode':
+      return /^grpc/i.test(node.userAgentName ?? '') ? 'proxyless' : 'sidecar';
+    case 'virtualGateway':
+      return 'gateway';
+  }
+}
+
+function proxyTarget(key: GroupKey, tracing: ResolvedTracing): ProxyTarget {
+  switch (key.kind) {
+    case 'sidecar':
+    case 'proxyless':
+      return { kind: key.kind, virtualNode: key.name, tracing };
+    case 'gateway':
+      return { kind: key.kind, virtualGateway: key.name, tracing };
+  }
 }

@@ -39,11 +39,26 @@ export interface NamedRoute {
  */
 export type TracingSettings = ResolvedTracing;
 
-/** The proxy being configured. */
-export interface ProxyTarget {
+/**
+ * The proxy being configured: one of the proxy kinds. Every switch over them is exhaustive, so a
+ * new kind fails to compile until each place that must handle it does.
+ */
+export type ProxyTarget = VirtualNodeProxy | VirtualGatewayProxy;
+
+export type ProxyKind = ProxyTarget['kind'];
+
+/** A proxy running as a virtual node. */
+export interface VirtualNodeProxy {
   /** An Envoy sidecar (iptables-redirected traffic) or a proxyless gRPC client. */
   kind: 'sidecar' | 'proxyless';
   virtualNode: string;
+  tracing: TracingSettings;
+}
+
+/** An Envoy running as a virtual gateway (mesh ingress). */
+export interface VirtualGatewayProxy {
+  kind: 'gateway';
+  virtualGateway: string;
   tracing: TracingSettings;
 }
 

@@ -5,7 +5,7 @@ import type { ProxyIr } from './ir';
 import type { EndpointRegistry, MeshSnapshot, ProxyTarget } from './mesh-snapshot';
 import { proxylessIr } from './mesh-to-ir/proxyless';
 import { sidecarIr } from './mesh-to-ir/sidecar';
-import { TranslationErrors, type TranslationError } from './translation-errors';
+import { resourcePath, TranslationErrors, type TranslationError } from './translation-errors';
 
 export interface Translation {
   resources: XdsResource[];
@@ -38,9 +38,28 @@ export function proxyIr(
   registry?: EndpointRegistry,
 ): { ir: ProxyIr; errors: TranslationError[] } {
   const errors = new TranslationErrors();
-  const ir =
-    proxy.kind === 'sidecar'
-      ? sidecarIr(mesh, proxy.virtualNode, proxy.tracing, registry, errors)
-      : proxylessIr(mesh, proxy.virtualNode, registry, errors);
+  const ir = proxyKindIr(mesh, proxy, registry, errors);
   return { ir, errors: errors.list() };
+}
+
+function proxyKindIr(
+  mesh: MeshSnapshot,
+  proxy: ProxyTarget,
+  registry: EndpointRegistry | undefined,
+  errors: TranslationErrors,
+): ProxyIr {
+  switch (proxy.kind) {
+    case 'sidecar':
+      return sidecarIr(mesh, proxy.virtualNode, proxy.tracing, registry, errors);
+    case 'proxyless':
+      return proxylessIr(mesh, proxy.virtualNode, registry, errors);
+    case 'gateway':
+      // Parsed from the node id, but not translated yet: the gateway gets an empty
+      // configuration, and the reason is reported with the translation errors.
+      errors.add(
+        resourcePath.virtualGateway(proxy.virtualGateway),
+        'virtual gateways are not served yet: this proxy receives no configuration',
+      );
+      return { listeners: [], routeConfigurations: [], clusters: [], endpoints: [] };
+  }
 }

@@ -42,4 +42,5 @@ export const resourcePath = {
   virtualRouter: (name: string) => `virtualRouter/${name}`,
   route: (router: string, name: string) => `virtualRouter/${router}/route/${name}`,
   virtualService: (name: string) => `virtualService/${name}`,
+  virtualGateway: (name: string) => `virtualGateway/${name}`,
 };

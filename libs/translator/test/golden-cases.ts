@@ -14,6 +14,7 @@ import type {
   EndpointRegistry,
   MeshSnapshot,
   ProxyTarget,
+  VirtualNodeProxy,
   TracingSettings,
 } from '../src/mesh-snapshot';
 
@@ -29,7 +30,11 @@ export type Output = (typeof OUTPUTS)[number];
 
 /** A case's input as written in `<case>.in.yaml`. */
 interface CaseFile {
-  proxy: { kind: ProxyTarget['kind']; virtualNode: string; tracing?: Partial<TracingSettings> };
+  proxy: {
+    kind: VirtualNodeProxy['kind'];
+    virtualNode: string;
+    tracing?: Partial<TracingSettings>;
+  };
   mesh: {
     name: string;
     spec?: MeshSpec;
