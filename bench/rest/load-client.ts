@@ -16,11 +16,19 @@ import {
 
 export type LoadClientKind = 'http' | 'sdk';
 
+/**
+ * `UpdateRoute`: the App Mesh call with the whole spec and a client token. `SetWeights`: Trellis'
+ * `PUT …/routes/{route}/weights` with percentages, what CI scripts and rollouts call (plain HTTP
+ * with either client kind: the SDK does not know it).
+ */
+export type LoadOperation = 'UpdateRoute' | 'SetWeights';
+
 /** Parent → load generator. */
 export interface UpdateRouteLoad {
   kind: 'run';
   baseUrl: string;
   client: LoadClientKind;
+  operation: LoadOperation;
   meshName: string;
   routerName: string;
   /** One route per client. */
@@ -52,7 +60,7 @@ export type LoadEvent =
 type UpdateRoute = (route: string, weight: number) => Promise<string | undefined>;
 
 function updater(load: UpdateRouteLoad): { update: UpdateRoute; close: () => void } {
-  if (load.client === 'sdk') {
+  if (load.client === 'sdk' && load.operation === 'UpdateRoute') {
     const appMesh = new AppMeshClient({
       region: 'us-east-1',
       endpoint: load.baseUrl,
@@ -81,12 +89,18 @@ function updater(load: UpdateRouteLoad): { update: UpdateRoute; close: () => voi
   const client = new AppMeshHttp(load.baseUrl, load.routes.length);
   return {
     update: async (route, weight) => {
-      const path = appMeshPaths.route(load.meshName, load.routerName, route);
+      const setWeights = load.operation === 'SetWeights';
+      const path = setWeights
+        ? `/v1/meshes/${load.meshName}/virtualRouters/${load.routerName}/routes/${route}/weights`
+        : appMeshPaths.route(load.meshName, load.routerName, route);
       try {
-        const response = await client.request('PUT', path, {
-          spec: canaryRouteSpec(weight),
-          clientToken: randomUUID(),
-        });
+        const response = await client.request(
+          'PUT',
+          path,
+          setWeights
+            ? { targets: { blue: weight, green: 100 - weight } }
+            : { spec: canaryRouteSpec(weight), clientToken: randomUUID() },
+        );
         return response.status === 200 ? undefined : describeFailure('PUT', path, response);
       } catch (error) {
         return `PUT ${path}: ${error instanceof Error ? error.message : String(error)}`;

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { AppMeshHttp, appMeshPaths, canaryRouteSpec } from './app-mesh-http';
-import type { LoadClientKind, LoadEvent, UpdateRouteLoad } from './load-client';
+import type { LoadClientKind, LoadEvent, LoadOperation, UpdateRouteLoad } from './load-client';
 import { sampleCpu, type CpuSample } from '../system/proc';
 import { markdownTable, percentile } from '../report';
 
@@ -52,22 +52,26 @@ export interface ListPageResult extends LatencySummary {
   items: number;
 }
 
+export interface WriteLoadSummary extends LatencySummary {
+  throughputPerSecond: number;
+  /** Failed requests, warm-up included; must be 0. */
+  errors: number;
+  errorSamples: string[];
+  /** CPU of the control plane's Node.js process during the window. */
+  serverCpuMs: number;
+  /** CPU of its embedded Postgres (descendant processes) during the window; 0 with an external one. */
+  postgresCpuMs: number;
+  loadGeneratorCpuMs: number;
+}
+
 export interface RestBenchResult {
   clients: number;
   client: LoadClientKind;
   warmupSeconds: number;
   durationSeconds: number;
-  updateRoute: LatencySummary & {
-    throughputPerSecond: number;
-    /** Failed requests, warm-up included; must be 0. */
-    errors: number;
-    errorSamples: string[];
-    /** CPU of the control plane's Node.js process during the window. */
-    serverCpuMs: number;
-    /** CPU of its embedded Postgres (descendant processes) during the window; 0 with an external one. */
-    postgresCpuMs: number;
-    loadGeneratorCpuMs: number;
-  };
+  updateRoute: WriteLoadSummary;
+  /** The same load through `PUT …/routes/{route}/weights`. */
+  setWeights: WriteLoadSummary;
   nodes: number;
   /** Time to create the virtual nodes, `clients` at a time. */
   nodesSetupMs: number;
@@ -126,33 +130,45 @@ export async function runRestBench(options: RestBenchOptions): Promise<RestBench
       ),
     );
 
-    log(
-      `UpdateRoute: ${clients} clients (${clientKind}), ${warmupSeconds} s warm-up, ${durationSeconds} s measured`,
-    );
-    const load = await updateRouteLoad(serverPid, {
-      kind: 'run',
-      baseUrl: options.baseUrl,
-      client: clientKind,
-      meshName,
-      routerName,
-      routes,
-      warmupMs: warmupSeconds * 1000,
-      durationMs: durationSeconds * 1000,
-    });
-    if (load.errors > 0) {
-      failures.push(`${load.errors} UpdateRoute requests failed: ${load.errorSamples.join('; ')}`);
-    }
-    // Every successful update adds one to its route's version, and nothing else may.
-    for (const [index, routeName] of routes.entries()) {
-      const { body } = await api.send('GET', appMeshPaths.route(meshName, routerName, routeName));
-      // Describe* answers carry the resource data as the whole body (its `@httpPayload`).
-      const version = (body.metadata as { version?: number } | undefined)?.version;
-      const expected = 1 + (load.updatesPerRoute[index] ?? 0);
-      if (version !== expected) {
-        failures.push(`route ${routeName} is at version ${version}, ${expected} expected`);
+    // The same load through UpdateRoute, then through the weights API: one write path, so the
+    // weights API must cost no more than UpdateRoute.
+    const loads: Partial<Record<LoadOperation, LoadResult>> = {};
+    const versions = new Map<string, number>(routes.map((route) => [route, 1]));
+    for (const operation of ['UpdateRoute', 'SetWeights'] as const) {
+      log(
+        `${operation}: ${clients} clients (${clientKind}), ${warmupSeconds} s warm-up, ${durationSeconds} s measured`,
+      );
+      const load = await updateRouteLoad(serverPid, {
+        kind: 'run',
+        baseUrl: options.baseUrl,
+        client: clientKind,
+        operation,
+        meshName,
+        routerName,
+        routes,
+        warmupMs: warmupSeconds * 1000,
+        durationMs: durationSeconds * 1000,
+      });
+      loads[operation] = load;
+      if (load.errors > 0) {
+        failures.push(
+          `${load.errors} ${operation} requests failed: ${load.errorSamples.join('; ')}`,
+        );
+      }
+      // Every successful update adds one to its route's version, and nothing else may. The
+      // first weights call of a route may find those weights in place already and write nothing.
+      for (const [index, routeName] of routes.entries()) {
+        const { body } = await api.send('GET', appMeshPaths.route(meshName, routerName, routeName));
+        // Describe* answers carry the resource data as the whole body (its `@httpPayload`).
+        const version = (body.metadata as { version?: number } | undefined)?.version ?? 0;
+        const expected = (versions.get(routeName) ?? 0) + (load.updatesPerRoute[index] ?? 0);
+        const allowed = operation === 'SetWeights' ? [expected, expected - 1] : [expected];
+        if (!allowed.includes(version)) {
+          failures.push(`route ${routeName} is at version ${version}, ${expected} expected`);
+        }
+        versions.set(routeName, version);
       }
     }
-    const sorted = [...load.latenciesMs].sort((a, b) => a - b);
 
     // 2. ListVirtualNodes.
     const nodesMesh = `rest-bench-nodes-${run}`;
@@ -233,15 +249,8 @@ export async function runRestBench(options: RestBenchOptions): Promise<RestBench
       client: clientKind,
       warmupSeconds,
       durationSeconds,
-      updateRoute: {
-        ...summarise(sorted),
-        throughputPerSecond: load.requests / durationSeconds,
-        errors: load.errors,
-        errorSamples: load.errorSamples,
-        serverCpuMs: load.serverCpu.processMs,
-        postgresCpuMs: load.serverCpu.descendantsMs,
-        loadGeneratorCpuMs: load.cpuMs,
-      },
+      updateRoute: writeSummary(loads.UpdateRoute!, durationSeconds),
+      setWeights: writeSummary(loads.SetWeights!, durationSeconds),
       nodes,
       nodesSetupMs,
       fullListingMs,
@@ -256,6 +265,18 @@ export async function runRestBench(options: RestBenchOptions): Promise<RestBench
 }
 
 type LoadResult = Extract<LoadEvent, { kind: 'done' }> & { serverCpu: CpuSample };
+
+function writeSummary(load: LoadResult, durationSeconds: number): WriteLoadSummary {
+  return {
+    ...summarise([...load.latenciesMs].sort((a, b) => a - b)),
+    throughputPerSecond: load.requests / durationSeconds,
+    errors: load.errors,
+    errorSamples: load.errorSamples,
+    serverCpuMs: load.serverCpu.processMs,
+    postgresCpuMs: load.serverCpu.descendantsMs,
+    loadGeneratorCpuMs: load.cpuMs,
+  };
+}
 
 /** Runs the UpdateRoute load in a child process; samples the server's CPU over the window. */
 function updateRouteLoad(serverPid: number, load: UpdateRouteLoad): Promise<LoadResult> {
@@ -311,22 +332,26 @@ const count = (value: number) => value.toLocaleString('en-US');
 
 /** The result as Markdown: one table for UpdateRoute, one for ListVirtualNodes. */
 export function restTable(result: RestBenchResult): string {
-  const u = result.updateRoute;
-  const perRequest = (cpuMs: number) =>
-    u.requests > 0 ? ` (${((cpuMs * 1000) / u.requests).toFixed(0)} µs per request)` : '';
-  const updateRows: Array<[string, string]> = [
-    ['clients', `${result.clients} (${result.client}), one route each, one mesh`],
-    ['window', `${result.warmupSeconds} s warm-up, ${result.durationSeconds} s measured`],
-    ['throughput', `${u.throughputPerSecond.toFixed(0)} UpdateRoute/s (${count(u.requests)})`],
-    ['latency p50 / p99 / max', `${ms(u.p50Ms)} / ${ms(u.p99Ms)} / ${ms(u.maxMs)}`],
-    ['errors', String(u.errors)],
-    ['server CPU (Node.js)', `${seconds(u.serverCpuMs)}${perRequest(u.serverCpuMs)}`],
-    ['Postgres CPU', `${seconds(u.postgresCpuMs)}${perRequest(u.postgresCpuMs)}`],
-    ['load generator CPU', seconds(u.loadGeneratorCpuMs)],
-    ['load average (1 min) at start', result.loadAverage.toFixed(2)],
+  const loads = [result.updateRoute, result.setWeights];
+  const perRequest = (load: WriteLoadSummary, cpuMs: number) =>
+    load.requests > 0 ? ` (${((cpuMs * 1000) / load.requests).toFixed(0)} µs per request)` : '';
+  const row = (label: string, cell: (load: WriteLoadSummary) => string): string[] => [
+    label,
+    ...loads.map(cell),
+  ];
+  const updateRows: string[][] = [
+    row('clients', () => `${result.clients} (${result.client}), one route each, one mesh`),
+    row('window', () => `${result.warmupSeconds} s warm-up, ${result.durationSeconds} s measured`),
+    row('throughput', (u) => `${u.throughputPerSecond.toFixed(0)}/s (${count(u.requests)})`),
+    row('latency p50 / p99 / max', (u) => `${ms(u.p50Ms)} / ${ms(u.p99Ms)} / ${ms(u.maxMs)}`),
+    row('errors', (u) => String(u.errors)),
+    row('server CPU (Node.js)', (u) => `${seconds(u.serverCpuMs)}${perRequest(u, u.serverCpuMs)}`),
+    row('Postgres CPU', (u) => `${seconds(u.postgresCpuMs)}${perRequest(u, u.postgresCpuMs)}`),
+    row('load generator CPU', (u) => seconds(u.loadGeneratorCpuMs)),
+    row('load average (1 min) at start', () => result.loadAverage.toFixed(2)),
   ];
   const lines = [
-    markdownTable(['UpdateRoute', ''], updateRows, ['---', '---']),
+    markdownTable(['', 'UpdateRoute', 'PUT …/weights'], updateRows, ['---', '---', '---']),
     '',
     `ListVirtualNodes, ${count(result.nodes)} virtual nodes in one mesh ` +
       `(created in ${seconds(result.nodesSetupMs)}, ${result.clients} at a time; ` +

@@ -1,0 +1,77 @@
+import { UpdateRouteCommand } from '@aws-sdk/client-app-mesh';
+import { Client } from 'pg';
+import { createCanaryMesh, putWeights } from './support/canary-mesh';
+import {
+  startTestControlPlane,
+  uniqueMeshName,
+  type TestControlPlane,
+} from './support/control-plane';
+
+/**
+ * Every writer takes the one write path, so the weights API costs no more Postgres round trips
+ * than UpdateRoute (each round trip holds the mesh lock). Counted on the pg client the control
+ * plane runs in this process; the least of a few calls, so that background work (proxy status,
+ * the rollout scheduler) landing in a call's window does not count.
+ */
+describe('one write path', () => {
+  let trellis: TestControlPlane;
+  let statements = 0;
+  const query = Client.prototype.query;
+
+  beforeAll(async () => {
+    trellis = await startTestControlPlane({ TRELLIS_PROXY_STATUS_INTERVAL_MS: '60000' });
+    Client.prototype.query = function (this: Client, ...args: unknown[]) {
+      statements++;
+      return (query as (...a: unknown[]) => unknown).apply(this, args);
+    } as typeof query;
+  });
+
+  afterAll(async () => {
+    Client.prototype.query = query;
+    await trellis.close();
+  });
+
+  async function fewestStatements(write: (i: number) => Promise<void>): Promise<number> {
+    let fewest = Infinity;
+    for (let i = 1; i <= 5; i++) {
+      const before = statements;
+      await write(i);
+      fewest = Math.min(fewest, statements - before);
+    }
+    return fewest;
+  }
+
+  it('sets weights in no more round trips than UpdateRoute', async () => {
+    const meshName = uniqueMeshName('write-path');
+    await createCanaryMesh(trellis.appMesh, meshName);
+    const updateRoute = await fewestStatements(async (i) => {
+      await trellis.appMesh.send(
+        new UpdateRouteCommand({
+          meshName,
+          virtualRouterName: 'api',
+          routeName: 'canary',
+          spec: {
+            httpRoute: {
+              match: { prefix: '/' },
+              action: {
+                weightedTargets: [
+                  { virtualNode: 'blue', weight: 100 - i },
+                  { virtualNode: 'green', weight: i },
+                ],
+              },
+            },
+          },
+        }),
+      );
+    });
+    const setWeights = await fewestStatements(async (i) => {
+      const response = await putWeights(trellis.httpUrl, meshName, {
+        targets: { blue: 50 - i, green: 50 + i },
+      });
+      expect(response.status).toBe(200);
+    });
+    // BEGIN, lock + reads, update + revision + change log + NOTIFY, COMMIT; UpdateRoute adds
+    // its client token's claim and completion.
+    expect({ updateRoute, setWeights }).toEqual({ updateRoute: 6, setWeights: 4 });
+  });
+});
