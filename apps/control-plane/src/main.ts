@@ -32,6 +32,10 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
+  if (error instanceof ConfigError) {
+    process.stderr.write(`trellis: ${error.message}\n`);
+    process.exit(2);
+  }
   process.stderr.write(
     `trellis: failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
   );
