@@ -39,6 +39,8 @@ export interface ControlPlane {
   httpUrl: string;
   /** The xDS role, when this process runs it. */
   xds?: XdsRole;
+  /** The Nest application serving the REST API (tests read its routes). */
+  app: NestExpressApplication;
   /** Stops accepting, finishes in-flight requests, then closes the database. */
   close(): Promise<void>;
 }
@@ -176,6 +178,7 @@ export async function startControlPlane(
     return {
       httpUrl,
       xds,
+      app,
       close: async () => {
         // Before the database goes: the scheduler finishes its step and releases its lock.
         await rollouts?.stop();

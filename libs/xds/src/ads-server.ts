@@ -127,10 +127,8 @@ export class AdsServer {
             }
             if (this.guard) {
               const node = request.node;
-              const release = await this.guard.admit(
-                call,
-                node,
-                (refusal) => fail(refusal.code, refusal.message),
+              const release = await this.guard.admit(call, node, (refusal) =>
+                fail(refusal.code, refusal.message),
               );
               admitted = { node, release };
               if (closed) {
