@@ -329,7 +329,7 @@ describe('SigV4 with Trellis access keys on the REST API', () => {
     const refused = results.filter((result) => result.status === 'rejected');
     expect(refused.length).toBeGreaterThanOrEqual(3);
     for (const result of refused) {
-      expect((result).reason).toMatchObject({
+      expect(result.reason).toMatchObject({
         name: 'TooManyRequestsException',
         message: 'Rate exceeded',
         $metadata: { httpStatusCode: 429 },
