@@ -19,6 +19,16 @@ import { envoyAwsIamCredentials } from './support/envoy-aws-iam';
 import { createCanaryMesh, envoyNode, SidecarProxy } from './support/mesh';
 import { eventually, SotwAdsClient, type AdsChannel } from './support/xds';
 import { CLUSTER, LISTENER } from '../libs/xds/src/resource-types';
+import { signRequest } from '../apps/cli/src/request-signing';
+
+/** A GET signed as the trellis CLI signs it. */
+async function signedFetch(url: string, credentials: Credentials): Promise<Response> {
+  const headers = await signRequest(
+    { method: 'GET', url: new URL(url), headers: { accept: 'application/json' } },
+    { credentials, region: TEST_REGION },
+  );
+  return fetch(url, { headers });
+}
 
 /** Refusals counted in /metrics, by gRPC-facing error. */
 async function refusals(trellis: TestControlPlane): Promise<string> {
@@ -57,6 +67,7 @@ describe('xDS over TLS with authenticated streams, as the App Mesh Envoy image c
   let meshName: string;
   let otherMesh: string;
   let sidecarKey: Credentials;
+  let sidecarAdmin: Credentials;
 
   beforeAll(async () => {
     trellis = await startTestControlPlane({
@@ -67,6 +78,7 @@ describe('xDS over TLS with authenticated streams, as the App Mesh Envoy image c
       TRELLIS_XDS_SPIFFE_TRUST_DOMAIN: 'trellis.test',
     });
     const admin = await issueKey('xds-admin', ALLOW_ALL);
+    sidecarAdmin = admin;
     const appMesh = signedAppMesh(trellis.httpUrl, admin);
     meshName = uniqueMeshName('tls');
     otherMesh = uniqueMeshName('tls-other');
@@ -214,6 +226,39 @@ describe('xDS over TLS with authenticated streams, as the App Mesh Envoy image c
       `this stream was admitted for node mesh/${meshName}/virtualNode/front; it cannot switch to mesh/${meshName}/virtualNode/web-v2`,
     );
     client.close();
+  });
+
+  it('emits TLS and aws_iam settings in generated bootstraps', async () => {
+    const response = await signedFetch(
+      `${trellis.httpUrl}/v1/meshes/${meshName}/virtualNodes/front/bootstrap?caFile=/etc/trellis/ca.pem`,
+      sidecarAdmin,
+    );
+    expect(response.status).toBe(200);
+    const bootstrap = (await response.json()) as any;
+    expect(bootstrap.dynamic_resources.ads_config.grpc_services).toEqual([
+      {
+        google_grpc: {
+          target_uri: `127.0.0.1:${trellis.xds!.port}`,
+          stat_prefix: 'ads',
+          channel_credentials: {
+            ssl_credentials: { root_certs: { filename: '/etc/trellis/ca.pem' } },
+          },
+          credentials_factory_name: 'envoy.grpc_credentials.aws_iam',
+          call_credentials: [
+            {
+              from_plugin: {
+                name: 'envoy.grpc_credentials.aws_iam',
+                typed_config: {
+                  '@type': 'type.googleapis.com/envoy.config.grpc_credential.v3.AwsIamConfig',
+                  service_name: 'appmesh',
+                  region: TEST_REGION,
+                },
+              },
+            },
+          ],
+        },
+      },
+    ]);
   });
 
   it('reloads the certificate when its files change', async () => {

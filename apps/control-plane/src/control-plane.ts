@@ -115,6 +115,7 @@ export async function startControlPlane(
             host: ['0.0.0.0', '::'].includes(config.xds.host) ? '127.0.0.1' : config.xds.host,
             port: xds?.port ?? config.xds.port,
           },
+          xdsSecurity: { tls: config.xds.tls !== undefined, sigv4: config.auth.enabled },
         },
         dataSource,
         logger,
