@@ -37,7 +37,7 @@ import {
   type TypeUrl,
 } from '../../libs/xds/src/resource-types';
 import type { ServerProcess } from './process';
-import { DeltaAdsClient, SotwAdsClient } from './xds';
+import { DeltaAdsClient, SotwAdsClient, type AdsChannel } from './xds';
 
 // ---------------------------------------------------------------------------------------------
 // App Mesh resources through the AWS SDK.
@@ -273,6 +273,7 @@ export class SidecarProxy {
   constructor(
     readonly protocol: AdsProtocol,
     readonly node: Node,
+    private readonly channel?: AdsChannel,
   ) {}
 
   /** Opens a stream to the xDS server on `port` and asks for clusters and listeners. */
@@ -388,8 +389,8 @@ export class SidecarProxy {
   private open(port: number): void {
     this.answered.clear();
     this.requested.clear();
-    if (this.protocol === 'sotw') this.sotw = new SotwAdsClient(port, this.node);
-    else this.delta = new DeltaAdsClient(port, this.node);
+    if (this.protocol === 'sotw') this.sotw = new SotwAdsClient(port, this.node, this.channel);
+    else this.delta = new DeltaAdsClient(port, this.node, this.channel);
   }
 
   private store(type: TypeUrl): Map<string, unknown> {

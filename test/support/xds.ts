@@ -397,6 +397,20 @@ export function sotwSummary(response: DiscoveryResponse): SotwSummary {
  * subscription, the last version it accepted and the last nonce it saw, and sends them
  * with every request. The node goes on the first request only.
  */
+/** How a test client reaches the xDS port; by default plaintext to 127.0.0.1. */
+export interface AdsChannel {
+  /** Host name to dial (and to present as the authority); default 127.0.0.1. */
+  host?: string;
+  credentials: grpc.ChannelCredentials;
+}
+
+function adsClient(port: number, channel?: AdsChannel): AggregatedDiscoveryServiceClient {
+  return new AggregatedDiscoveryServiceClient(
+    `${channel?.host ?? '127.0.0.1'}:${port}`,
+    channel?.credentials ?? grpc.credentials.createInsecure(),
+  );
+}
+
 export class SotwAdsClient {
   private readonly client: AggregatedDiscoveryServiceClient;
   private readonly call: grpc.ClientDuplexStream<DiscoveryRequest, DiscoveryResponse>;
@@ -410,11 +424,9 @@ export class SotwAdsClient {
   constructor(
     port: number,
     readonly node: Node | undefined,
+    channel?: AdsChannel,
   ) {
-    this.client = new AggregatedDiscoveryServiceClient(
-      `127.0.0.1:${port}`,
-      grpc.credentials.createInsecure(),
-    );
+    this.client = adsClient(port, channel);
     this.call = this.client.streamAggregatedResources();
     this.call.on('data', (response: DiscoveryResponse) => this.responses.push(response));
     this.call.on('error', (error: Error) => {
@@ -536,11 +548,9 @@ export class DeltaAdsClient {
   constructor(
     port: number,
     readonly node: Node,
+    channel?: AdsChannel,
   ) {
-    this.client = new AggregatedDiscoveryServiceClient(
-      `127.0.0.1:${port}`,
-      grpc.credentials.createInsecure(),
-    );
+    this.client = adsClient(port, channel);
     this.call = this.client.deltaAggregatedResources();
     this.call.on('data', (response: DeltaDiscoveryResponse) => this.responses.push(response));
     this.call.on('error', (error: Error) => {

@@ -3,6 +3,7 @@ import { APP_FILTER } from '@nestjs/core';
 import { LoggerModule } from 'nestjs-pino';
 import type { Logger } from 'pino';
 import { DataSource } from 'typeorm';
+import { AccessKeyStore } from '../../../libs/persistence/src/access-key-store';
 import { MeshStore } from '../../../libs/persistence/src/mesh-store';
 import { ProxyStatusStore } from '../../../libs/persistence/src/proxy-status-store';
 import type { Registry } from 'prom-client';
@@ -33,6 +34,8 @@ import { MeshHistoryService } from './mesh-history.service';
 import { MeshRevertService } from './mesh-revert.service';
 import { RouteWeightsController } from './route-weights.controller';
 import { RouteWeightsService } from './route-weights.service';
+import { AccessKeysController } from './access/access-keys.controller';
+import { AccessKeysService } from './access/access-keys.service';
 
 export interface AdminApiDependencies {
   options: AdminApiOptions;
@@ -42,6 +45,7 @@ export interface AdminApiDependencies {
   metrics: Registry;
   /** False in a process that runs only the xDS role: then only probes and /metrics are served. */
   serveApi: boolean;
+  accessKeys: AccessKeyStore;
 }
 
 @Module({})
@@ -52,6 +56,7 @@ export class AdminApiModule {
     logger,
     metrics,
     serveApi,
+    accessKeys,
   }: AdminApiDependencies): DynamicModule {
     return {
       module: AdminApiModule,
@@ -93,6 +98,7 @@ export class AdminApiModule {
               RolloutsController,
               RouteWeightsController,
               MeshHistoryController,
+              AccessKeysController,
             ]
           : []),
       ],
@@ -102,6 +108,8 @@ export class AdminApiModule {
         { provide: MeshStore, useFactory: () => new MeshStore(dataSource) },
         { provide: ProxyStatusStore, useFactory: () => new ProxyStatusStore(dataSource) },
         { provide: METRICS_REGISTRY, useValue: metrics },
+        { provide: AccessKeyStore, useValue: accessKeys },
+        AccessKeysService,
         { provide: APP_FILTER, useFactory: () => new AppMeshExceptionFilter(logger) },
         ResourceWrites,
         MeshResourceService,

@@ -11,6 +11,8 @@ export interface AdminApiOptions {
   proxyStatusGraceSeconds: number;
   /** Where proxies reach the xDS server, for generated bootstraps. */
   xdsAddress: { host: string; port: number };
+  /** How proxies must connect, for generated bootstraps: TLS on the xDS port, SigV4 streams. */
+  xdsSecurity?: { tls: boolean; sigv4: boolean };
 }
 
 export const ADMIN_API_OPTIONS = Symbol('AdminApiOptions');

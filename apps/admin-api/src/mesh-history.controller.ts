@@ -1,11 +1,12 @@
-import { Controller, Get, Headers, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
+import { Controller, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import { BadRequestException } from '../../../libs/mesh-model/src/errors';
 import { RESOURCE_KINDS, type ResourceKind } from '../../../libs/mesh-model/src/resource-kinds';
 import type { ChangeFilter } from '../../../libs/persistence/src/mesh-store';
-import { actorFrom, writeResponse } from './app-mesh-request';
+import { writeResponse } from './app-mesh-request';
 import { type HistoryPage, MeshHistoryService } from './mesh-history.service';
 import { MeshRevertService } from './mesh-revert.service';
+import { Actor } from './access/actor.decorator';
 
 const MAX_PAGE_SIZE = 100;
 
@@ -54,7 +55,7 @@ export class MeshHistoryController {
   async revert(
     @Param('meshName') meshName: string,
     @Param('revision') revisionText: string,
-    @Headers('authorization') authorization: string | undefined,
+    @Actor() actor: string,
     @Res({ passthrough: true }) response: Response,
   ): Promise<Record<string, unknown>> {
     if (!/^\d{1,15}$/.test(revisionText)) {
@@ -62,11 +63,7 @@ export class MeshHistoryController {
         `revision: must be a non-negative integer, got ${revisionText}`,
       );
     }
-    const result = await this.reverts.revert(
-      meshName,
-      Number(revisionText),
-      actorFrom(authorization),
-    );
+    const result = await this.reverts.revert(meshName, Number(revisionText), actor);
     return writeResponse(response, result);
   }
 }

@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, Headers, Param, Put, Query, Res } from '@nestjs/common';
+import { Body, Controller, Delete, Get, Param, Put, Query, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import {
   RESOURCE_KINDS,
@@ -6,10 +6,11 @@ import {
   type ResourceKind,
 } from '../../../libs/mesh-model/src/resource-kinds';
 import type { Tag } from '../../../libs/persistence/src/mesh-store';
-import { actorFrom, checkMeshOwner, operationInput, writeResponse } from './app-mesh-request';
+import { checkMeshOwner, operationInput, writeResponse } from './app-mesh-request';
 import { MeshResourceService } from './mesh-resource.service';
 import { Inject } from '@nestjs/common';
 import { ADMIN_API_OPTIONS, type AdminApiOptions } from './admin-api.options';
+import { Actor } from './access/actor.decorator';
 
 type Query = Record<string, unknown>;
 
@@ -29,7 +30,7 @@ abstract class MeshChildController {
     @Param() params: Record<string, string>,
     @Query() query: Query,
     @Body() body: unknown,
-    @Headers('authorization') authorization: string | undefined,
+    @Actor() actor: string,
     @Res({ passthrough: true }) response: Response,
   ): Promise<Record<string, unknown>> {
     const info = RESOURCE_KINDS[this.kind];
@@ -40,7 +41,7 @@ abstract class MeshChildController {
       spec: input.spec as Record<string, unknown>,
       tags: input.tags as Tag[] | undefined,
       clientToken: input.clientToken as string | undefined,
-      actor: actorFrom(authorization),
+      actor,
     });
     return writeResponse(response, result);
   }
@@ -84,7 +85,7 @@ abstract class MeshChildController {
     @Param() params: Record<string, string>,
     @Query() query: Query,
     @Body() body: unknown,
-    @Headers('authorization') authorization: string | undefined,
+    @Actor() actor: string,
     @Res({ passthrough: true }) response: Response,
   ): Promise<Record<string, unknown>> {
     const operation = `Update${RESOURCE_KINDS[this.kind].typeName}`;
@@ -94,7 +95,7 @@ abstract class MeshChildController {
       id: this.id(params, params.name!),
       spec: input.spec as Record<string, unknown>,
       clientToken: input.clientToken as string | undefined,
-      actor: actorFrom(authorization),
+      actor,
     });
     return writeResponse(response, result);
   }
@@ -103,14 +104,11 @@ abstract class MeshChildController {
   async delete(
     @Param() params: Record<string, string>,
     @Query() query: Query,
-    @Headers('authorization') authorization: string | undefined,
+    @Actor() actor: string,
     @Res({ passthrough: true }) response: Response,
   ): Promise<Record<string, unknown>> {
     this.input(`Delete${RESOURCE_KINDS[this.kind].typeName}`, params, query, undefined);
-    const result = await this.resources.delete(
-      this.id(params, params.name!),
-      actorFrom(authorization),
-    );
+    const result = await this.resources.delete(this.id(params, params.name!), actor);
     return writeResponse(response, result);
   }
 

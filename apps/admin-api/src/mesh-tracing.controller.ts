@@ -1,11 +1,12 @@
-import { Body, Controller, Get, Headers, Inject, Param, Put, Res } from '@nestjs/common';
+import { Body, Controller, Get, Inject, Param, Put, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import { NotFoundException } from '../../../libs/mesh-model/src/errors';
 import { describeMissing, meshId } from '../../../libs/mesh-model/src/resource-kinds';
 import { parseMeshTracing } from '../../../libs/mesh-model/src/tracing';
 import { MeshStore } from '../../../libs/persistence/src/mesh-store';
 import { ADMIN_API_OPTIONS, type AdminApiOptions } from './admin-api.options';
-import { actorFrom, writeResponse } from './app-mesh-request';
+import { writeResponse } from './app-mesh-request';
+import { Actor } from './access/actor.decorator';
 
 /**
  * X-Ray settings of a mesh (Trellis' native API). A change is a mesh write like any
@@ -30,7 +31,7 @@ export class MeshTracingController {
   async put(
     @Param('meshName') meshName: string,
     @Body() body: unknown,
-    @Headers('authorization') authorization: string | undefined,
+    @Actor() actor: string,
     @Res({ passthrough: true }) response: Response,
   ): Promise<Record<string, unknown>> {
     const tracing = parseMeshTracing(body);
@@ -42,7 +43,7 @@ export class MeshTracingController {
       const revision = await tx.recordChange({
         id: meshId(meshName),
         operation: 'TRACING',
-        actor: actorFrom(authorization),
+        actor,
         before: before ?? null,
         after: tracing,
       });

@@ -1,21 +1,11 @@
-import {
-  Body,
-  Controller,
-  Delete,
-  Get,
-  Headers,
-  Inject,
-  Param,
-  Put,
-  Query,
-  Res,
-} from '@nestjs/common';
+import { Body, Controller, Delete, Get, Inject, Param, Put, Query, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import { meshId } from '../../../libs/mesh-model/src/resource-kinds';
 import type { Tag } from '../../../libs/persistence/src/mesh-store';
 import { ADMIN_API_OPTIONS, type AdminApiOptions } from './admin-api.options';
-import { actorFrom, checkMeshOwner, operationInput, writeResponse } from './app-mesh-request';
+import { checkMeshOwner, operationInput, writeResponse } from './app-mesh-request';
 import { MeshResourceService } from './mesh-resource.service';
+import { Actor } from './access/actor.decorator';
 
 type Query = Record<string, unknown>;
 
@@ -30,7 +20,7 @@ export class MeshesController {
   async create(
     @Query() query: Query,
     @Body() body: unknown,
-    @Headers('authorization') authorization: string | undefined,
+    @Actor() actor: string,
     @Res({ passthrough: true }) response: Response,
   ): Promise<Record<string, unknown>> {
     const input = operationInput('CreateMesh', {}, query, body);
@@ -41,7 +31,7 @@ export class MeshesController {
       spec: (input.spec as Record<string, unknown> | undefined) ?? {},
       tags: input.tags as Tag[] | undefined,
       clientToken: input.clientToken as string | undefined,
-      actor: actorFrom(authorization),
+      actor,
     });
     return writeResponse(response, result);
   }
@@ -74,7 +64,7 @@ export class MeshesController {
     @Param('meshName') meshName: string,
     @Query() query: Query,
     @Body() body: unknown,
-    @Headers('authorization') authorization: string | undefined,
+    @Actor() actor: string,
     @Res({ passthrough: true }) response: Response,
   ): Promise<Record<string, unknown>> {
     const input = operationInput('UpdateMesh', { meshName }, query, body);
@@ -83,7 +73,7 @@ export class MeshesController {
       id: meshId(meshName),
       spec: (input.spec as Record<string, unknown> | undefined) ?? {},
       clientToken: input.clientToken as string | undefined,
-      actor: actorFrom(authorization),
+      actor,
     });
     return writeResponse(response, result);
   }
@@ -92,11 +82,11 @@ export class MeshesController {
   async delete(
     @Param('meshName') meshName: string,
     @Query() query: Query,
-    @Headers('authorization') authorization: string | undefined,
+    @Actor() actor: string,
     @Res({ passthrough: true }) response: Response,
   ): Promise<Record<string, unknown>> {
     operationInput('DeleteMesh', { meshName }, query, undefined);
-    const result = await this.resources.delete(meshId(meshName), actorFrom(authorization));
+    const result = await this.resources.delete(meshId(meshName), actor);
     return writeResponse(response, result);
   }
 }

@@ -1,7 +1,7 @@
-import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { NotFoundException } from '../../../libs/mesh-model/src/errors';
-import { actorFrom } from './app-mesh-request';
 import { type RolloutAction, type RolloutView, RolloutsService } from './rollouts.service';
+import { Actor } from './access/actor.decorator';
 
 const ACTIONS: readonly string[] = [
   'pause',
@@ -20,9 +20,9 @@ export class RolloutsController {
   create(
     @Param('meshName') meshName: string,
     @Body() body: unknown,
-    @Headers('authorization') authorization: string | undefined,
+    @Actor() actor: string,
   ): Promise<RolloutView> {
-    return this.rollouts.create(meshName, body, actorFrom(authorization));
+    return this.rollouts.create(meshName, body, actor);
   }
 
   @Get()
@@ -45,13 +45,13 @@ export class RolloutsController {
     @Param('id') id: string,
     @Param('action') action: string,
     @Body() body: unknown,
-    @Headers('authorization') authorization: string | undefined,
+    @Actor() actor: string,
   ): Promise<RolloutView> {
     if (!ACTIONS.includes(action)) {
       throw new NotFoundException(
         `No rollout action ${action}; the actions are ${ACTIONS.join(', ')}`,
       );
     }
-    return this.rollouts.act(meshName, id, action as RolloutAction, body, actorFrom(authorization));
+    return this.rollouts.act(meshName, id, action as RolloutAction, body, actor);
   }
 }

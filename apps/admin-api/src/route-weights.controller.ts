@@ -2,8 +2,9 @@ import { Body, Controller, Headers, Param, Put, Query, Res } from '@nestjs/commo
 import type { Response } from 'express';
 import { BadRequestException } from '../../../libs/mesh-model/src/errors';
 import { parseWeightsRequest } from '../../../libs/mesh-model/src/weighted-targets';
-import { actorFrom, MESH_REVISION_HEADER, writeResponse } from './app-mesh-request';
+import { MESH_REVISION_HEADER, writeResponse } from './app-mesh-request';
 import { RouteWeightsService, type WeightsPreview } from './route-weights.service';
+import { Actor } from './access/actor.decorator';
 
 /**
  * `PUT /v1/meshes/{mesh}/virtualRouters/{router}/routes/{route}/weights` with
@@ -21,7 +22,7 @@ export class RouteWeightsController {
     @Query('dryRun') dryRun: unknown,
     @Body() body: unknown,
     @Headers('if-match') ifMatch: string | undefined,
-    @Headers('authorization') authorization: string | undefined,
+    @Actor() actor: string,
     @Res({ passthrough: true }) response: Response,
   ): Promise<Record<string, unknown> | WeightsPreview> {
     const { targets, reason } = parseWeightsRequest(body);
@@ -34,7 +35,7 @@ export class RouteWeightsController {
         name: params.routeName!,
       },
       targets,
-      actor: actorFrom(authorization),
+      actor,
       ...(expectedVersion !== undefined && { expectedVersion }),
       ...(reason !== undefined && { reason }),
     };

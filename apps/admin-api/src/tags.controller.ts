@@ -1,8 +1,9 @@
-import { Body, Controller, Get, Headers, Put, Query, Res } from '@nestjs/common';
+import { Body, Controller, Get, Put, Query, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import type { Tag } from '../../../libs/persistence/src/mesh-store';
-import { actorFrom, operationInput, writeResponse } from './app-mesh-request';
+import { operationInput, writeResponse } from './app-mesh-request';
 import { MeshResourceService } from './mesh-resource.service';
+import { Actor } from './access/actor.decorator';
 
 type Query = Record<string, unknown>;
 
@@ -15,14 +16,14 @@ export class TagsController {
   async tag(
     @Query() query: Query,
     @Body() body: unknown,
-    @Headers('authorization') authorization: string | undefined,
+    @Actor() actor: string,
     @Res({ passthrough: true }) response: Response,
   ): Promise<Record<string, unknown>> {
     const input = operationInput('TagResource', {}, query, body);
     const result = await this.resources.tag(
       input.resourceArn as string,
       input.tags as Tag[],
-      actorFrom(authorization),
+      actor,
     );
     return writeResponse(response, result);
   }
@@ -31,14 +32,14 @@ export class TagsController {
   async untag(
     @Query() query: Query,
     @Body() body: unknown,
-    @Headers('authorization') authorization: string | undefined,
+    @Actor() actor: string,
     @Res({ passthrough: true }) response: Response,
   ): Promise<Record<string, unknown>> {
     const input = operationInput('UntagResource', {}, query, body);
     const result = await this.resources.untag(
       input.resourceArn as string,
       input.tagKeys as string[],
-      actorFrom(authorization),
+      actor,
     );
     return writeResponse(response, result);
   }

@@ -28,6 +28,27 @@ export interface TrellisConfig {
   accountId: string;
   logLevel: string;
   limits: ResourceLimits;
+  auth: AuthConfig;
+  /** Where the master key comes from (TRELLIS_MASTER_KEY, TRELLIS_MASTER_KEY_FILE); read at start. */
+  masterKey: { TRELLIS_MASTER_KEY?: string; TRELLIS_MASTER_KEY_FILE?: string };
+  /** TLS on the REST port (TRELLIS_HTTP_TLS_CERT_FILE, TRELLIS_HTTP_TLS_KEY_FILE). */
+  httpTls?: TlsFiles;
+}
+
+/** Authentication on the REST and xDS ports (docs/security.md). */
+export interface AuthConfig {
+  /** TRELLIS_AUTH: on unless every port this process serves is bound to loopback. */
+  enabled: boolean;
+  /** TRELLIS_AUTH_ALLOW_SESSION_TOKENS: accept (and ignore) signed x-amz-security-token. */
+  allowSessionTokens: boolean;
+  /** TRELLIS_KEY_REQUESTS_PER_SECOND: each key's rate on each replica unless the key sets one. */
+  defaultRequestsPerSecond: number;
+}
+
+/** A certificate chain and its private key, PEM files re-read when they change. */
+export interface TlsFiles {
+  certFile: string;
+  keyFile: string;
 }
 
 export class ConfigError extends Error {}
@@ -64,10 +85,73 @@ export function loadConfig(env: Env): TrellisConfig {
     }
     roles.add(role);
   }
+  const httpHost = env.TRELLIS_HTTP_HOST ?? '127.0.0.1';
+  const xdsHost = env.TRELLIS_XDS_HOST ?? '127.0.0.1';
+  const httpTls = tlsFiles(env, 'TRELLIS_HTTP_TLS');
+  const xdsTls = tlsFiles(env, 'TRELLIS_XDS_TLS');
+  const clientCaFile = env.TRELLIS_XDS_TLS_CLIENT_CA_FILE || undefined;
+  if (clientCaFile && !xdsTls) {
+    throw new ConfigError(
+      'TRELLIS_XDS_TLS_CLIENT_CA_FILE needs TLS on the xDS port: set TRELLIS_XDS_TLS_CERT_FILE and TRELLIS_XDS_TLS_KEY_FILE too',
+    );
+  }
+  // The ports anyone else can reach: the API's only with the admin role (else it serves probes).
+  const exposed = [
+    ...(roles.has('admin') && !isLoopback(httpHost)
+      ? [
+          {
+            name: 'TRELLIS_HTTP_HOST',
+            host: httpHost,
+            tls: httpTls,
+            tlsVariable: 'TRELLIS_HTTP_TLS',
+          },
+        ]
+      : []),
+    ...(roles.has('xds') && !isLoopback(xdsHost)
+      ? [{ name: 'TRELLIS_XDS_HOST', host: xdsHost, tls: xdsTls, tlsVariable: 'TRELLIS_XDS_TLS' }]
+      : []),
+  ];
+  const auth = (env.TRELLIS_AUTH ?? '').trim().toLowerCase();
+  if (!['', 'on', 'off'].includes(auth)) {
+    throw new ConfigError(`TRELLIS_AUTH must be on or off, got "${env.TRELLIS_AUTH}"`);
+  }
+  const authEnabled = auth === '' ? exposed.length > 0 : auth === 'on';
+  const allowInsecure = boolean(env, 'TRELLIS_ALLOW_INSECURE', false);
+  if (!allowInsecure) {
+    for (const port of exposed) {
+      const missing = [
+        ...(authEnabled ? [] : ['TRELLIS_AUTH=on (SigV4 with Trellis access keys)']),
+        ...(port.tls
+          ? []
+          : [`${port.tlsVariable}_CERT_FILE and ${port.tlsVariable}_KEY_FILE (TLS)`]),
+      ];
+      if (missing.length > 0) {
+        throw new ConfigError(
+          `${port.name}=${port.host} is not a loopback address, so anyone who reaches it could change the mesh. ` +
+            `Set ${missing.join(' and ')}, or TRELLIS_ALLOW_INSECURE=1 to run without them (docs/security.md).`,
+        );
+      }
+    }
+  }
   return {
     roles,
+    auth: {
+      enabled: authEnabled,
+      allowSessionTokens: boolean(env, 'TRELLIS_AUTH_ALLOW_SESSION_TOKENS', false),
+      defaultRequestsPerSecond: integer(env, 'TRELLIS_KEY_REQUESTS_PER_SECOND', 100, 1, 100_000),
+    },
+    masterKey: {
+      TRELLIS_MASTER_KEY: env.TRELLIS_MASTER_KEY || undefined,
+      TRELLIS_MASTER_KEY_FILE: env.TRELLIS_MASTER_KEY_FILE || undefined,
+    },
+    httpTls,
     xds: {
-      host: env.TRELLIS_XDS_HOST ?? '127.0.0.1',
+      host: xdsHost,
+      tls: xdsTls && {
+        ...xdsTls,
+        clientCaFile,
+        spiffeTrustDomain: env.TRELLIS_XDS_SPIFFE_TRUST_DOMAIN || undefined,
+      },
       port: integer(env, 'TRELLIS_XDS_PORT', 18000, 0, 65535),
       debounceMs: integer(env, 'TRELLIS_XDS_DEBOUNCE_MS', 10, 0, 60_000),
       maxWaitMs: integer(env, 'TRELLIS_XDS_MAX_WAIT_MS', 100, 1, 600_000),
@@ -85,7 +169,7 @@ export function loadConfig(env: Env): TrellisConfig {
     xdsAdvertise: hostPort(env, 'TRELLIS_XDS_ADVERTISE_ADDRESS'),
     resyncMs: integer(env, 'TRELLIS_XDS_RESYNC_SECONDS', 5, 1, 3600) * 1000,
     rolloutTickMs: integer(env, 'TRELLIS_ROLLOUT_TICK_MS', 250, 10, 60_000),
-    httpHost: env.TRELLIS_HTTP_HOST ?? '127.0.0.1',
+    httpHost,
     httpPort: integer(env, 'TRELLIS_HTTP_PORT', 8080, 0, 65535),
     databaseUrl: env.DATABASE_URL || undefined,
     dataDir: env.TRELLIS_DATA_DIR ?? './.trellis',
@@ -98,6 +182,23 @@ export function loadConfig(env: Env): TrellisConfig {
     logLevel: env.TRELLIS_LOG_LEVEL ?? 'info',
     limits,
   };
+}
+
+/** Loopback addresses: reachable from this machine only. `0.0.0.0` and `::` are every address. */
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+function tlsFiles(env: Env, prefix: string): TlsFiles | undefined {
+  const certFile = env[`${prefix}_CERT_FILE`] || undefined;
+  const keyFile = env[`${prefix}_KEY_FILE`] || undefined;
+  if (!certFile && !keyFile) return undefined;
+  if (!certFile || !keyFile) {
+    throw new ConfigError(
+      `${prefix}_CERT_FILE and ${prefix}_KEY_FILE go together (${certFile ? `${prefix}_KEY_FILE` : `${prefix}_CERT_FILE`} is missing)`,
+    );
+  }
+  return { certFile, keyFile };
 }
 
 function hostPort(env: Env, name: string): { host: string; port: number } | undefined {

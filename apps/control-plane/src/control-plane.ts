@@ -1,4 +1,5 @@
 import type { AddressInfo } from 'node:net';
+import type { Server as TlsServer } from 'node:tls';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import express, { type NextFunction, type Request, type Response } from 'express';
@@ -19,13 +20,27 @@ import { startXdsRole, type XdsRole } from '../../xds-server/src/xds-role';
 import type { ConfigSource } from '../../../libs/xds/src/config-source';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { DataSource } from 'typeorm';
-import type { TrellisConfig } from './config';
+import { AccessControl } from '../../../libs/access/src/access-control';
+import { AccessKeyCache } from '../../../libs/access/src/access-key-cache';
+import { Authenticator } from '../../../libs/access/src/authenticator';
+import { CertificateFiles } from '../../../libs/access/src/certificate-files';
+import { KeyRateLimiter } from '../../../libs/access/src/rate-limiter';
+import { AccessKeyStore } from '../../../libs/persistence/src/access-key-store';
+import { loadMasterKey } from '../../../libs/persistence/src/master-key';
+import {
+  keepRawBody,
+  requestAuthentication,
+} from '../../admin-api/src/access/request-authentication';
+import { StreamAuthorization } from '../../xds-server/src/stream-authorization';
+import { ConfigError, type TrellisConfig } from './config';
 
 export interface ControlPlane {
   /** Base URL of the REST API, e.g. `http://127.0.0.1:8080`. */
   httpUrl: string;
   /** The xDS role, when this process runs it. */
   xds?: XdsRole;
+  /** The Nest application serving the REST API (tests read its routes). */
+  app: NestExpressApplication;
   /** Stops accepting, finishes in-flight requests, then closes the database. */
   close(): Promise<void>;
 }
@@ -45,9 +60,23 @@ export async function startControlPlane(
     : await startEmbeddedPostgres(config.dataDir, logger, config.embeddedPostgresPort);
   const dataSource = createDataSource(database.url, config.databasePoolSize);
   let xdsRole: XdsRole | undefined;
+  let keyCache: AccessKeyCache | undefined;
   try {
+    const masterKey = masterKeyOf(config);
     await dataSource.initialize();
     await migrate(dataSource);
+    const accessKeys = new AccessKeyStore(dataSource, masterKey);
+    let access: AccessControl | undefined;
+    if (config.auth.enabled) {
+      keyCache = new AccessKeyCache(accessKeys);
+      await keyCache.listen(database.url, logger);
+      access = new AccessControl(
+        keyCache,
+        new Authenticator(keyCache, { allowSessionTokens: config.auth.allowSessionTokens }),
+        new KeyRateLimiter(config.auth.defaultRequestsPerSecond),
+        logger,
+      );
+    }
     xdsRole = config.roles.has('xds')
       ? await startXdsRole(
           config.xds,
@@ -60,13 +89,21 @@ export async function startControlPlane(
               }),
           dataSource,
           logger,
+          access &&
+            new StreamAuthorization(access, {
+              region: config.region,
+              accountId: config.accountId,
+              spiffeTrustDomain: config.xds.tls?.spiffeTrustDomain,
+            }),
         )
       : undefined;
     const xds = xdsRole;
     const metrics = Registry.merge([
       processMetrics(),
       ...(xds ? [xds.engine.metrics.registry] : []),
+      ...(access ? [access.registry] : []),
     ]);
+    const httpTls = config.httpTls && new CertificateFiles(config.httpTls, logger);
     const app = await NestFactory.create<NestExpressApplication>(
       AdminApiModule.register({
         options: {
@@ -78,20 +115,37 @@ export async function startControlPlane(
             host: ['0.0.0.0', '::'].includes(config.xds.host) ? '127.0.0.1' : config.xds.host,
             port: xds?.port ?? config.xds.port,
           },
+          xdsSecurity: { tls: config.xds.tls !== undefined, sigv4: config.auth.enabled },
         },
         dataSource,
         logger,
         metrics,
         serveApi: config.roles.has('admin'),
+        accessKeys,
       }),
-      { bodyParser: false, bufferLogs: true },
+      {
+        bodyParser: false,
+        bufferLogs: true,
+        ...(httpTls
+          ? { httpsOptions: { cert: httpTls.material.cert, key: httpTls.material.key } }
+          : {}),
+      },
     );
     app.useLogger(app.get(NestPinoLogger));
     app.disable('x-powered-by');
     app.set('etag', false);
     // Every body is JSON whatever its Content-Type: the AWS CLI and SDKs always send JSON.
-    app.use(express.json({ type: () => true, limit: '1mb', strict: true }));
+    app.use(express.json({ type: () => true, limit: '1mb', strict: true, verify: keepRawBody }));
     app.use(bodyParseErrors);
+    if (access) {
+      app.use(
+        requestAuthentication(
+          access,
+          { region: config.region, accountId: config.accountId },
+          logger,
+        ),
+      );
+    }
     await app.listen(config.httpPort, config.httpHost);
     const rollouts = config.roles.has('admin')
       ? startRolloutScheduler(
@@ -100,8 +154,14 @@ export async function startControlPlane(
           logger,
         )
       : undefined;
+    if (httpTls) {
+      const server = app.getHttpServer() as unknown as TlsServer;
+      httpTls.watch((material) =>
+        server.setSecureContext({ cert: material.cert, key: material.key }),
+      );
+    }
     const address = app.getHttpServer().address() as AddressInfo;
-    const httpUrl = `http://${config.httpHost}:${address.port}`;
+    const httpUrl = `${httpTls ? 'https' : 'http'}://${config.httpHost}:${address.port}`;
     const xdsAddress = xds ? `${config.xds.host}:${xds.port}` : undefined;
     logger.info(
       { http: httpUrl, xds: xdsAddress, roles: [...config.roles], database: database.description },
@@ -109,24 +169,54 @@ export async function startControlPlane(
         (xdsAddress ? `, xDS on ${xdsAddress}` : '') +
         `; database: ${database.description}`,
     );
+    if (!config.auth.enabled) {
+      logger.warn(
+        { auth: 'off' },
+        'Authentication is off: anyone who reaches these loopback ports can change every mesh ' +
+          '(set TRELLIS_AUTH=on to require SigV4-signed requests; docs/security.md)',
+      );
+    }
     return {
       httpUrl,
       xds,
+      app,
       close: async () => {
         // Before the database goes: the scheduler finishes its step and releases its lock.
         await rollouts?.stop();
+        httpTls?.stop();
         await app.close();
         await xds?.close();
+        await keyCache?.stop();
         await dataSource.destroy();
         await database.stop();
         logger.info('Trellis stopped');
       },
     };
   } catch (error) {
+    await keyCache?.stop();
     await xdsRole?.close();
     if (dataSource.isInitialized) await dataSource.destroy();
     await database.stop();
     throw error;
+  }
+}
+
+/**
+ * The master key that seals access keys' secrets. Required with authentication on; with it
+ * off, a missing key only makes the keys API answer 503.
+ */
+function masterKeyOf(config: TrellisConfig): Buffer | undefined {
+  try {
+    return loadMasterKey(config.masterKey, config.databaseUrl ? undefined : config.dataDir);
+  } catch (error) {
+    if (
+      !config.auth.enabled &&
+      !config.masterKey.TRELLIS_MASTER_KEY &&
+      !config.masterKey.TRELLIS_MASTER_KEY_FILE
+    ) {
+      return undefined;
+    }
+    throw new ConfigError((error as Error).message);
   }
 }
 

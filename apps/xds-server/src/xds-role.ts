@@ -1,18 +1,32 @@
 import type { Logger } from 'pino';
 import type { DataSource } from 'typeorm';
 import { ProxyStatusStore } from '../../../libs/persistence/src/proxy-status-store';
+import { CertificateFiles } from '../../../libs/access/src/certificate-files';
 import { AdsServer } from '../../../libs/xds/src/ads-server';
+import type { StreamGuard } from '../../../libs/xds/src/stream-guard';
 import type { ConfigSource } from '../../../libs/xds/src/config-source';
 import { XdsEngine } from '../../../libs/xds/src/xds-engine';
 import { ProxyStatusPublisher } from './proxy-status-publisher';
+import { ReloadingServerCredentials } from './xds-tls';
 
 export interface XdsRoleConfig {
   host: string;
+  /** TLS on the xDS port; absent: plaintext (loopback development only, or the insecure opt-out). */
+  tls?: XdsTlsConfig;
   port: number;
   debounceMs: number;
   maxWaitMs: number;
   statusIntervalMs: number;
   statusGraceSeconds: number;
+}
+
+export interface XdsTlsConfig {
+  certFile: string;
+  keyFile: string;
+  /** Verify client certificates against this CA bundle (they are optional: SigV4 also works). */
+  clientCaFile?: string;
+  /** Accept SPIFFE ids of this trust domain only; absent: any the CA vouches for. */
+  spiffeTrustDomain?: string;
 }
 
 export interface XdsRole {
@@ -28,7 +42,20 @@ export async function startXdsRole(
   source: ConfigSource,
   dataSource: DataSource,
   logger: Logger,
+  /** Who may stream which proxy's configuration; absent: anyone (authentication off). */
+  guard?: StreamGuard,
 ): Promise<XdsRole> {
+  // Read before anything starts: a bad certificate file stops the process with its reason.
+  const tlsFiles =
+    config.tls &&
+    new CertificateFiles(
+      {
+        certFile: config.tls.certFile,
+        keyFile: config.tls.keyFile,
+        caFile: config.tls.clientCaFile,
+      },
+      logger,
+    );
   await source.start?.();
   const engine = new XdsEngine(source, logger, {
     debounceMs: config.debounceMs,
@@ -40,13 +67,20 @@ export async function startXdsRole(
     graceSeconds: config.statusGraceSeconds,
   });
   publisher.start();
-  const server = new AdsServer(engine, logger);
-  const port = await server.listen(config.host, config.port);
+  const server = new AdsServer(engine, logger, guard);
+  let credentials: ReloadingServerCredentials | undefined;
+  if (tlsFiles) {
+    const reloading = new ReloadingServerCredentials(tlsFiles.material);
+    tlsFiles.watch((material) => reloading.update(material));
+    credentials = reloading;
+  }
+  const port = await server.listen(config.host, config.port, credentials);
   return {
     port,
     engine,
     publisher,
     close: async () => {
+      tlsFiles?.stop();
       await server.close();
       engine.stop();
       await source.stop?.();

@@ -60,3 +60,33 @@ export class InternalServerErrorException extends AppMeshError {
 export class ServiceUnavailableException extends AppMeshError {
   readonly httpStatus = 503;
 }
+
+/*
+ * Authentication and authorization: AWS' common errors, as the SDKs and CLI name them
+ * (https://docs.aws.amazon.com/appmesh/latest/APIReference/CommonErrors.html).
+ */
+
+/** No `Authorization` header where one is required. */
+export class MissingAuthenticationTokenException extends AppMeshError {
+  readonly httpStatus = 403;
+}
+
+/** The `Authorization` header or a header it needs is malformed. */
+export class IncompleteSignatureException extends AppMeshError {
+  readonly httpStatus = 400;
+}
+
+/** The access key id is not a Trellis key (or it is revoked or expired). */
+export class UnrecognizedClientException extends AppMeshError {
+  readonly httpStatus = 403;
+}
+
+/** The signature does not match, or the request's time is outside the allowed skew. */
+export class InvalidSignatureException extends AppMeshError {
+  readonly httpStatus = 403;
+}
+
+/** The key's policy does not allow the operation on the resource. */
+export class AccessDeniedException extends AppMeshError {
+  readonly httpStatus = 403;
+}

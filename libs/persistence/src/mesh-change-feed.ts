@@ -3,19 +3,20 @@ import type { Logger } from 'pino';
 import { MESH_CHANGES_CHANNEL } from './mesh-store';
 
 /**
- * Postgres LISTEN on the mesh-change channel, on a dedicated connection that is reopened
- * whenever it drops. Notifications can still be missed (while reconnecting), so users of
- * the feed also resync periodically.
+ * Postgres LISTEN on one channel, on a dedicated connection that is reopened whenever it
+ * drops. Notifications can still be missed (while reconnecting), so users of a feed also
+ * resync periodically (or keep caches short-lived).
  */
-export class MeshChangeFeed {
+export class NotificationFeed {
   private client?: Client;
   private stopped = false;
   private retry?: NodeJS.Timeout;
 
   constructor(
     private readonly url: string,
+    private readonly channel: string,
     private readonly logger: Logger,
-    private readonly onChange: (meshName: string, revision: number) => void,
+    private readonly onNotification: (payload: string) => void,
     /** Called after (re)connecting: anything may have changed while not listening. */
     private readonly onConnected: () => void,
   ) {}
@@ -32,31 +33,25 @@ export class MeshChangeFeed {
 
   private async connect(): Promise<void> {
     const client = new Client({ connectionString: this.url });
-    client.on('notification', (message) => {
-      try {
-        const payload = JSON.parse(message.payload ?? '') as { mesh?: unknown; revision?: unknown };
-        if (typeof payload.mesh === 'string' && typeof payload.revision === 'number') {
-          this.onChange(payload.mesh, payload.revision);
-        }
-      } catch {
-        this.logger.warn(
-          { payload: message.payload },
-          'ignoring malformed mesh change notification',
-        );
-      }
-    });
+    client.on('notification', (message) => this.onNotification(message.payload ?? ''));
     client.on('error', (error) => {
-      this.logger.warn({ err: error }, 'mesh change feed connection lost; reconnecting');
+      this.logger.warn(
+        { err: error, channel: this.channel },
+        'notification connection lost; reconnecting',
+      );
       this.reconnectLater();
     });
     try {
       await client.connect();
-      await client.query(`LISTEN ${MESH_CHANGES_CHANNEL}`);
+      await client.query(`LISTEN ${this.channel}`);
       this.client = client;
       this.onConnected();
     } catch (error) {
       await client.end().catch(() => undefined);
-      this.logger.warn({ err: error }, 'cannot listen for mesh changes yet; retrying');
+      this.logger.warn(
+        { err: error, channel: this.channel },
+        'cannot listen for notifications yet; retrying',
+      );
       this.reconnectLater();
     }
   }
@@ -70,5 +65,32 @@ export class MeshChangeFeed {
       void this.connect();
     }, 1000);
     this.retry.unref();
+  }
+}
+
+/** The mesh-change channel: `{mesh, revision}` after every committed write. */
+export class MeshChangeFeed extends NotificationFeed {
+  constructor(
+    url: string,
+    logger: Logger,
+    onChange: (meshName: string, revision: number) => void,
+    onConnected: () => void,
+  ) {
+    super(
+      url,
+      MESH_CHANGES_CHANNEL,
+      logger,
+      (message) => {
+        try {
+          const payload = JSON.parse(message) as { mesh?: unknown; revision?: unknown };
+          if (typeof payload.mesh === 'string' && typeof payload.revision === 'number') {
+            onChange(payload.mesh, payload.revision);
+          }
+        } catch {
+          logger.warn({ payload: message }, 'ignoring malformed mesh change notification');
+        }
+      },
+      onConnected,
+    );
   }
 }

@@ -4,6 +4,8 @@ import {
   DeltaDiscoveryRequest,
   DiscoveryRequest,
 } from '../../envoy-api/generated/envoy/service/discovery/v3/discovery';
+import type { Node } from '../../envoy-api/generated/envoy/config/core/v3/base';
+import { StreamRefusal, type StreamGuard } from './stream-guard';
 import type { ProxyStream, XdsEngine } from './xds-engine';
 
 const ADS = '/envoy.service.discovery.v3.AggregatedDiscoveryService';
@@ -49,6 +51,8 @@ export class AdsServer {
   constructor(
     private readonly engine: XdsEngine,
     private readonly logger: Logger,
+    /** Authentication and authorization of streams; absent: every stream is served (dev mode). */
+    private readonly guard?: StreamGuard,
   ) {
     this.server.addService(ADS_SERVICE, {
       StreamAggregatedResources: (call: AdsCall<DiscoveryRequest>) => this.serve(call, 'sotw'),
@@ -57,12 +61,14 @@ export class AdsServer {
   }
 
   /** Listens on `host:port` (port 0: any free port); resolves with the port. */
-  listen(host: string, port: number): Promise<number> {
+  listen(
+    host: string,
+    port: number,
+    credentials = grpc.ServerCredentials.createInsecure(),
+  ): Promise<number> {
     return new Promise((resolve, reject) =>
-      this.server.bindAsync(
-        `${host}:${port}`,
-        grpc.ServerCredentials.createInsecure(),
-        (error, bound) => (error ? reject(error) : resolve(bound)),
+      this.server.bindAsync(`${host}:${port}`, credentials, (error, bound) =>
+        error ? reject(error) : resolve(bound),
       ),
     );
   }
@@ -94,11 +100,14 @@ export class AdsServer {
   ): void {
     let stream: ProxyStream | undefined;
     let closed = false;
+    /** With a guard: the node the stream was admitted for, and how to stop watching it. */
+    let admitted: { node: Node; release: () => void } | undefined;
     // Requests are handled one at a time, in order, also while the first one loads config.
     let queue = Promise.resolve();
     const close = () => {
       if (closed) return;
       closed = true;
+      admitted?.release();
       if (stream) this.engine.close(stream);
     };
     // grpc-js ends a server stream with a status when it emits 'error'; destroy() would end it
@@ -116,6 +125,17 @@ export class AdsServer {
               fail(grpc.status.INVALID_ARGUMENT, 'the first request of a stream must carry node');
               return;
             }
+            if (this.guard) {
+              const node = request.node;
+              const release = await this.guard.admit(call, node, (refusal) =>
+                fail(refusal.code, refusal.message),
+              );
+              admitted = { node, release };
+              if (closed) {
+                release();
+                return;
+              }
+            }
             stream = await this.engine.open(request.node, kind, (bytes) => {
               if (!closed) call.write(bytes);
             });
@@ -124,9 +144,21 @@ export class AdsServer {
               return;
             }
           }
+          if (admitted && request.node && !sameProxy(admitted.node, request.node)) {
+            // The identity checked at the start holds for the stream's life (docs/security.md).
+            fail(
+              grpc.status.PERMISSION_DENIED,
+              `this stream was admitted for node ${admitted.node.id}; it cannot switch to ${request.node.id}`,
+            );
+            return;
+          }
           stream.request(request);
         })
         .catch((error: unknown) => {
+          if (error instanceof StreamRefusal) {
+            fail(error.code, error.message);
+            return;
+          }
           this.logger.error({ err: error, node: stream?.nodeId }, 'xDS request failed');
           fail(grpc.status.INTERNAL, 'internal error');
         });
@@ -139,4 +171,8 @@ export class AdsServer {
     call.on('cancelled', close);
     call.on('close', close);
   }
+}
+
+function sameProxy(a: Node, b: Node): boolean {
+  return a.id === b.id && a.cluster === b.cluster;
 }

@@ -1,0 +1,221 @@
+import * as grpc from '@grpc/grpc-js';
+import type { AccessControl } from '../../../libs/access/src/access-control';
+import type { Principal } from '../../../libs/access/src/authenticator';
+import { EMPTY_PAYLOAD_SHA256 } from '../../../libs/access/src/sigv4';
+import type { Node } from '../../../libs/envoy-api/generated/envoy/config/core/v3/base';
+import {
+  AccessDeniedException,
+  AppMeshError,
+  ServiceUnavailableException,
+} from '../../../libs/mesh-model/src/errors';
+import { translateDatabaseError } from '../../../libs/persistence/src/database-errors';
+import { StreamRefusal, type AdsCall, type StreamGuard } from '../../../libs/xds/src/stream-guard';
+
+/** The IAM action App Mesh required of Envoy for each virtual node or gateway. */
+export const STREAM_ACTION = 'appmesh:StreamAggregatedResources';
+
+export interface StreamAuthorizationOptions {
+  region: string;
+  accountId: string;
+  /** Only SPIFFE ids of this trust domain are accepted; absent: any the client CA vouches for. */
+  spiffeTrustDomain?: string;
+}
+
+/** The virtual node or gateway a proxy asks to be. */
+interface ProxyResource {
+  meshName: string;
+  kind: 'virtualNode' | 'virtualGateway';
+  name: string;
+}
+
+// Accepts every ARN form the config source's proxyIdentity() accepts, so both read one proxy.
+const PROXY_PATH =
+  /^(?:arn:[^:]+:appmesh[^:]*:[^:]*:[^:]*:)?(mesh\/[^/]+\/(?:virtualNode|virtualGateway)\/[^/]+)$/;
+const SPIFFE = /^spiffe:\/\/([^/]+)\/(mesh\/[^/]+\/(?:virtualNode|virtualGateway)\/[^/]+)$/;
+
+/**
+ * Who may receive a proxy's configuration (docs/security.md): a client certificate whose
+ * SPIFFE id names exactly that proxy, or gRPC metadata signed with SigV4 as Envoy's
+ * `envoy.grpc_credentials.aws_iam` credentials sign it, by a Trellis key whose policy allows
+ * `appmesh:StreamAggregatedResources` on the proxy's ARN. A stream admitted by a key ends
+ * when the key is revoked, expires or loses the permission.
+ */
+export class StreamAuthorization implements StreamGuard {
+  constructor(
+    private readonly access: AccessControl,
+    private readonly options: StreamAuthorizationOptions,
+  ) {}
+
+  async admit(
+    call: AdsCall,
+    node: Node,
+    end: (refusal: StreamRefusal) => void,
+  ): Promise<() => void> {
+    const context = { node: node.id, peer: call.getPeer() };
+    try {
+      const proxy = requestedProxy(node);
+      const arn = `arn:aws:appmesh:${this.options.region}:${this.options.accountId}:${proxyPath(proxy)}`;
+      const spiffeId = this.certificateIdentity(call);
+      if (spiffeId !== undefined) {
+        if (spiffeId !== proxyPath(proxy)) {
+          throw new AccessDeniedException(
+            `The client certificate may act as ${spiffeId} only, not as ${proxyPath(proxy)}`,
+          );
+        }
+        return () => undefined;
+      }
+      const principal = await this.access.authenticator.authenticate(
+        {
+          method: 'POST',
+          host: signedHost(call.getHost()),
+          path: call.getPath(),
+          query: {},
+          headers: metadataHeaders(call.metadata),
+        },
+        EMPTY_PAYLOAD_SHA256,
+      );
+      this.access.authorize(principal, STREAM_ACTION, arn);
+      return this.watch(principal, arn, (refusal) => {
+        this.access.refused('xds', refusal, context);
+        end(refusal);
+      });
+    } catch (error) {
+      const refusal = toRefusal(error);
+      this.access.refused('xds', translateDatabaseError(error), context);
+      throw refusal;
+    }
+  }
+
+  /** The SPIFFE path (`mesh/<m>/virtualNode/<n>`) of a client certificate the CA verified. */
+  private certificateIdentity(call: AdsCall): string | undefined {
+    const certificate = call.getAuthContext().sslPeerCertificate;
+    if (!certificate?.subjectaltname) return undefined;
+    const uris = certificate.subjectaltname
+      .split(', ')
+      .filter((name) => name.startsWith('URI:'))
+      .map((name) => name.slice(4));
+    for (const uri of uris) {
+      const match = SPIFFE.exec(uri);
+      if (!match) continue;
+      if (this.options.spiffeTrustDomain && match[1] !== this.options.spiffeTrustDomain) {
+        throw new AccessDeniedException(
+          `The client certificate's SPIFFE id ${uri} is not in the trust domain ${this.options.spiffeTrustDomain}`,
+        );
+      }
+      return match[2]!;
+    }
+    return undefined;
+  }
+
+  /** Ends the stream when its key stops allowing it: revoked, expired, or its policy changed. */
+  private watch(
+    principal: Principal,
+    arn: string,
+    end: (refusal: StreamRefusal) => void,
+  ): () => void {
+    let ended = false;
+    const stop = (message: string) => {
+      if (ended) return;
+      ended = true;
+      release();
+      end(new StreamRefusal(grpc.status.PERMISSION_DENIED, message));
+    };
+    const recheck = () => {
+      this.access.keys.lookup(principal.accessKeyId).then(
+        (lookup) => {
+          if (!lookup || lookup.key.revokedAt) {
+            stop(`The access key ${principal.keyName} was revoked`);
+            return;
+          }
+          try {
+            this.access.authorize({ ...principal, policy: lookup.key.policy }, STREAM_ACTION, arn);
+          } catch (error) {
+            stop((error as Error).message);
+          }
+        },
+        // Postgres unreachable: keep serving; the next change or resync checks again.
+        () => undefined,
+      );
+    };
+    const unsubscribe = this.access.keys.onChange(recheck);
+    const expiry =
+      principal.validUntil &&
+      setTimeout(
+        () => stop(`The access key ${principal.keyName} expired`),
+        Math.min(Math.max(principal.validUntil.getTime() - Date.now(), 0), 2 ** 31 - 1),
+      );
+    expiry?.unref();
+    const release = () => {
+      unsubscribe();
+      if (expiry) clearTimeout(expiry);
+    };
+    return () => {
+      ended = true;
+      release();
+    };
+  }
+}
+
+/**
+ * The proxy named by the node's id and cluster, in any form App Mesh's Envoy image sets. When
+ * both name a proxy they must name the same one, so what is authorized is what is served.
+ */
+function requestedProxy(node: Node): ProxyResource {
+  const paths = [node.id, node.cluster]
+    .map((candidate) => (candidate ? PROXY_PATH.exec(candidate)?.[1] : undefined))
+    .filter((path): path is string => path !== undefined);
+  const path = paths[0];
+  if (path === undefined) {
+    throw new AccessDeniedException(
+      `The node id ${JSON.stringify(node.id)} names no virtual node or virtual gateway (mesh/<mesh>/virtualNode/<name>)`,
+    );
+  }
+  if (paths.some((other) => other !== path)) {
+    throw new AccessDeniedException(`node.id and node.cluster name different proxies`);
+  }
+  const [, meshName, kind, name] = path.split('/') as [
+    string,
+    string,
+    ProxyResource['kind'],
+    string,
+  ];
+  return { meshName, kind, name };
+}
+
+function proxyPath(proxy: ProxyResource): string {
+  return `mesh/${proxy.meshName}/${proxy.kind}/${proxy.name}`;
+}
+
+/**
+ * The host Envoy signed: the channel's authority without a default port. gRPC drops `:443`
+ * from the service URL it hands the credentials plugin and Envoy's signer drops `:80` and
+ * `:443` when it canonicalises the host (docs/security.md, "What Envoy signs").
+ */
+function signedHost(authority: string): string {
+  return authority.replace(/:(80|443)$/, '');
+}
+
+function metadataHeaders(metadata: grpc.Metadata): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(metadata.getMap())) {
+    if (typeof value === 'string') headers[name.toLowerCase()] = value;
+  }
+  return headers;
+}
+
+function toRefusal(error: unknown): StreamRefusal {
+  const translated = translateDatabaseError(error);
+  if (translated instanceof AccessDeniedException) {
+    return new StreamRefusal(grpc.status.PERMISSION_DENIED, translated.message);
+  }
+  if (translated instanceof ServiceUnavailableException) {
+    return new StreamRefusal(grpc.status.UNAVAILABLE, translated.message);
+  }
+  if (translated instanceof AppMeshError && translated.httpStatus < 500) {
+    return new StreamRefusal(
+      grpc.status.UNAUTHENTICATED,
+      `${translated.errorType}: ${translated.message}`,
+    );
+  }
+  return new StreamRefusal(grpc.status.INTERNAL, 'internal error');
+}

@@ -1,0 +1,66 @@
+import type { Logger } from 'pino';
+import { Counter, Registry } from 'prom-client';
+import { evaluatePolicy } from '../../mesh-model/src/access-policy';
+import {
+  AccessDeniedException,
+  AppMeshError,
+  TooManyRequestsException,
+} from '../../mesh-model/src/errors';
+import type { AccessKeyCache } from './access-key-cache';
+import type { Authenticator, Principal } from './authenticator';
+import type { KeyRateLimiter } from './rate-limiter';
+
+export type Surface = 'rest' | 'xds';
+
+/**
+ * Authentication and authorization as both ports use them: who signed (Authenticator), may
+ * they (policy), not too often (rate limit). Every refusal is logged once and counted.
+ */
+export class AccessControl {
+  readonly registry = new Registry();
+  private readonly refusals = new Counter({
+    name: 'trellis_auth_refusals_total',
+    help: 'Requests and xDS streams refused by authentication, authorization or rate limits, by port and error',
+    labelNames: ['surface', 'error'],
+    registers: [this.registry],
+  });
+
+  constructor(
+    readonly keys: AccessKeyCache,
+    readonly authenticator: Authenticator,
+    private readonly limiter: KeyRateLimiter,
+    private readonly logger: Logger,
+  ) {}
+
+  /** AccessDeniedException in AWS' words unless the key's policy allows `action` on `resource`. */
+  authorize(principal: Principal, action: string, resource: string): void {
+    const decision = evaluatePolicy(principal.policy, action, resource);
+    if (decision === 'allow') return;
+    throw new AccessDeniedException(
+      `User: ${principal.keyName} is not authorized to perform: ${action} on resource: ${resource}` +
+        (decision === 'explicitDeny' ? ' with an explicit deny' : ''),
+    );
+  }
+
+  /** TooManyRequestsException when the key is over its request rate on this replica. */
+  admit(principal: Principal): void {
+    if (!this.limiter.take(principal.keyName, principal.requestsPerSecond)) {
+      throw new TooManyRequestsException('Rate exceeded');
+    }
+  }
+
+  /** Logs and counts a refusal; `error` is what the client was answered. */
+  refused(surface: Surface, error: unknown, context: Record<string, unknown>): void {
+    const errorType = error instanceof AppMeshError ? error.errorType : 'Error';
+    this.refusals.inc({ surface, error: errorType });
+    this.logger.warn(
+      {
+        surface,
+        error: errorType,
+        reason: error instanceof Error ? error.message : String(error),
+        ...context,
+      },
+      'request refused',
+    );
+  }
+}

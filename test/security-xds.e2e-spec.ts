@@ -1,0 +1,290 @@
+import * as grpc from '@grpc/grpc-js';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { connect, type PeerCertificate } from 'node:tls';
+import {
+  ALLOW_ALL,
+  AUTH_ENV,
+  issueKey,
+  signedAppMesh,
+  type Credentials,
+} from './support/access-keys';
+import { TestCertificateAuthority, writePemFiles } from './support/certificates';
+import {
+  startTestControlPlane,
+  TEST_REGION,
+  uniqueMeshName,
+  type TestControlPlane,
+} from './support/control-plane';
+import { envoyAwsIamCredentials } from './support/envoy-aws-iam';
+import { createCanaryMesh, envoyNode, SidecarProxy } from './support/mesh';
+import { eventually, SotwAdsClient, type AdsChannel } from './support/xds';
+import { CLUSTER, LISTENER } from '../libs/xds/src/resource-types';
+import { signRequest } from '../apps/cli/src/request-signing';
+
+/** A GET signed as the trellis CLI signs it. */
+async function signedFetch(url: string, credentials: Credentials): Promise<Response> {
+  const headers = await signRequest(
+    { method: 'GET', url: new URL(url), headers: { accept: 'application/json' } },
+    { credentials, region: TEST_REGION },
+  );
+  return fetch(url, { headers });
+}
+
+/** Refusals counted in /metrics, by gRPC-facing error. */
+async function refusals(trellis: TestControlPlane): Promise<string> {
+  return (await (await fetch(`${trellis.httpUrl}/metrics`)).text())
+    .split('\n')
+    .filter((line) => line.startsWith('trellis_auth_refusals_total{surface="xds"'))
+    .join('\n');
+}
+
+/** The status a refused stream ended with, and how many responses came before it. */
+async function refusal(
+  client: SotwAdsClient,
+): Promise<{ code?: number; details?: string; responses: number }> {
+  client.subscribe(CLUSTER, []);
+  let responses = 0;
+  try {
+    for (;;) {
+      await client.next();
+      responses++;
+    }
+  } catch (error) {
+    const { code, details } = error as grpc.ServiceError;
+    return { code, details, responses };
+  }
+}
+
+describe('xDS over TLS with authenticated streams, as the App Mesh Envoy image connects', () => {
+  const ca = new TestCertificateAuthority();
+  const server = ca.server();
+  const files = writePemFiles({
+    'server.pem': server.cert,
+    'server-key.pem': server.key,
+    'client-ca.pem': ca.certificate.cert,
+  });
+  let trellis: TestControlPlane;
+  let meshName: string;
+  let otherMesh: string;
+  let sidecarKey: Credentials;
+  let sidecarAdmin: Credentials;
+
+  beforeAll(async () => {
+    trellis = await startTestControlPlane({
+      ...AUTH_ENV,
+      TRELLIS_XDS_TLS_CERT_FILE: files['server.pem']!,
+      TRELLIS_XDS_TLS_KEY_FILE: files['server-key.pem']!,
+      TRELLIS_XDS_TLS_CLIENT_CA_FILE: files['client-ca.pem']!,
+      TRELLIS_XDS_SPIFFE_TRUST_DOMAIN: 'trellis.test',
+    });
+    const admin = await issueKey('xds-admin', ALLOW_ALL);
+    sidecarAdmin = admin;
+    const appMesh = signedAppMesh(trellis.httpUrl, admin);
+    meshName = uniqueMeshName('tls');
+    otherMesh = uniqueMeshName('tls-other');
+    await createCanaryMesh(appMesh, meshName, { 'web-v1': 100, 'web-v2': 0 });
+    await createCanaryMesh(appMesh, otherMesh, { 'web-v1': 100, 'web-v2': 0 });
+    appMesh.destroy();
+    sidecarKey = await issueKey('sidecar', {
+      Statement: [
+        {
+          Effect: 'Allow',
+          Action: 'appmesh:StreamAggregatedResources',
+          Resource: `arn:aws:appmesh:*:*:mesh/${meshName}/virtualNode/*`,
+        },
+      ],
+    });
+  });
+
+  afterAll(async () => {
+    await trellis?.close();
+  });
+
+  /** TLS trusting the test CA (the image's CA bundle), SigV4 metadata as aws_iam signs it. */
+  function awsIamChannel(credentials: Credentials): AdsChannel {
+    return {
+      host: 'localhost',
+      credentials: grpc.credentials.combineChannelCredentials(
+        grpc.credentials.createSsl(Buffer.from(ca.certificate.cert)),
+        envoyAwsIamCredentials({
+          authority: `localhost:${trellis.xds!.port}`,
+          accessKeyId: credentials.accessKeyId,
+          secretAccessKey: credentials.secretAccessKey,
+          region: TEST_REGION,
+        }),
+      ),
+    };
+  }
+
+  function spiffeChannel(uri: string): AdsChannel {
+    const client = ca.client(uri);
+    return {
+      host: 'localhost',
+      credentials: grpc.credentials.createSsl(
+        Buffer.from(ca.certificate.cert),
+        Buffer.from(client.key),
+        Buffer.from(client.cert),
+      ),
+    };
+  }
+
+  it('serves its node configuration to a proxy signing as Envoy aws_iam does', async () => {
+    const proxy = new SidecarProxy('sotw', envoyNode(meshName, 'front'), awsIamChannel(sidecarKey));
+    proxy.connect(trellis.xds!.port);
+    await proxy.sync();
+    expect([...proxy.listeners.keys()].sort()).toEqual([
+      'lds_egress_0.0.0.0_15001',
+      'lds_ingress_0.0.0.0_15000',
+    ]);
+    expect([...proxy.clusters.keys()]).toContain(`cds_egress_${meshName}_web-v1_http_8080`);
+    proxy.close();
+  });
+
+  it('answers PERMISSION_DENIED and nothing else to a node outside the key policy, and counts it', async () => {
+    const before = await refusals(trellis);
+    const client = new SotwAdsClient(
+      trellis.xds!.port,
+      envoyNode(otherMesh, 'front'),
+      awsIamChannel(sidecarKey),
+    );
+    const result = await refusal(client);
+    client.close();
+    expect(result).toEqual({
+      code: grpc.status.PERMISSION_DENIED,
+      details: `User: ${sidecarKey.keyName} is not authorized to perform: appmesh:StreamAggregatedResources on resource: arn:aws:appmesh:${TEST_REGION}:111122223333:mesh/${otherMesh}/virtualNode/front`,
+      responses: 0,
+    });
+    expect(await refusals(trellis)).not.toEqual(before);
+    expect(await refusals(trellis)).toContain('error="AccessDeniedException"');
+  });
+
+  it('refuses a wrong secret and an unsigned stream as UNAUTHENTICATED', async () => {
+    const wrong = new SotwAdsClient(
+      trellis.xds!.port,
+      envoyNode(meshName, 'front'),
+      awsIamChannel({ ...sidecarKey, secretAccessKey: 'wrong' }),
+    );
+    expect(await refusal(wrong)).toMatchObject({
+      code: grpc.status.UNAUTHENTICATED,
+      details: expect.stringContaining('InvalidSignatureException') as unknown,
+      responses: 0,
+    });
+    wrong.close();
+    const unsigned = new SotwAdsClient(trellis.xds!.port, envoyNode(meshName, 'front'), {
+      host: 'localhost',
+      credentials: grpc.credentials.createSsl(Buffer.from(ca.certificate.cert)),
+    });
+    expect(await refusal(unsigned)).toMatchObject({
+      code: grpc.status.UNAUTHENTICATED,
+      details: 'MissingAuthenticationTokenException: Missing Authentication Token',
+      responses: 0,
+    });
+    unsigned.close();
+  });
+
+  it('serves a proxy whose client certificate carries its SPIFFE id, and only that proxy', async () => {
+    const channel = spiffeChannel(`spiffe://trellis.test/mesh/${meshName}/virtualNode/web-v1`);
+    const proxy = new SidecarProxy('sotw', envoyNode(meshName, 'web-v1'), channel);
+    proxy.connect(trellis.xds!.port);
+    await proxy.sync();
+    expect([...proxy.listeners.keys()]).toContain('lds_ingress_0.0.0.0_15000');
+    proxy.close();
+
+    const impostor = new SotwAdsClient(trellis.xds!.port, envoyNode(meshName, 'front'), channel);
+    expect(await refusal(impostor)).toEqual({
+      code: grpc.status.PERMISSION_DENIED,
+      details: `The client certificate may act as mesh/${meshName}/virtualNode/web-v1 only, not as mesh/${meshName}/virtualNode/front`,
+      responses: 0,
+    });
+    impostor.close();
+
+    const foreign = new SotwAdsClient(
+      trellis.xds!.port,
+      envoyNode(meshName, 'web-v1'),
+      spiffeChannel(`spiffe://elsewhere.test/mesh/${meshName}/virtualNode/web-v1`),
+    );
+    expect(await refusal(foreign)).toMatchObject({
+      code: grpc.status.PERMISSION_DENIED,
+      responses: 0,
+    });
+    foreign.close();
+  });
+
+  it('binds a stream to the node it was admitted for', async () => {
+    const client = new SotwAdsClient(
+      trellis.xds!.port,
+      envoyNode(meshName, 'front'),
+      awsIamChannel(sidecarKey),
+    );
+    client.subscribe(CLUSTER, []);
+    const first = await client.next();
+    expect(first.typeUrl).toBe(CLUSTER);
+    client.send({ typeUrl: LISTENER, resourceNames: [], node: envoyNode(meshName, 'web-v2') });
+    const ended = await refusal(client);
+    expect(ended.code).toBe(grpc.status.PERMISSION_DENIED);
+    expect(ended.details).toBe(
+      `this stream was admitted for node mesh/${meshName}/virtualNode/front; it cannot switch to mesh/${meshName}/virtualNode/web-v2`,
+    );
+    client.close();
+  });
+
+  it('emits TLS and aws_iam settings in generated bootstraps', async () => {
+    const response = await signedFetch(
+      `${trellis.httpUrl}/v1/meshes/${meshName}/virtualNodes/front/bootstrap?caFile=/etc/trellis/ca.pem`,
+      sidecarAdmin,
+    );
+    expect(response.status).toBe(200);
+    const bootstrap = (await response.json()) as any;
+    expect(bootstrap.dynamic_resources.ads_config.grpc_services).toEqual([
+      {
+        google_grpc: {
+          target_uri: `127.0.0.1:${trellis.xds!.port}`,
+          stat_prefix: 'ads',
+          channel_credentials: {
+            ssl_credentials: { root_certs: { filename: '/etc/trellis/ca.pem' } },
+          },
+          credentials_factory_name: 'envoy.grpc_credentials.aws_iam',
+          call_credentials: [
+            {
+              from_plugin: {
+                name: 'envoy.grpc_credentials.aws_iam',
+                typed_config: {
+                  '@type': 'type.googleapis.com/envoy.config.grpc_credential.v3.AwsIamConfig',
+                  service_name: 'appmesh',
+                  region: TEST_REGION,
+                },
+              },
+            },
+          ],
+        },
+      },
+    ]);
+  });
+
+  it('reloads the certificate when its files change', async () => {
+    const peerSerial = () =>
+      new Promise<string>((resolve, reject) => {
+        const socket = connect(
+          {
+            host: '127.0.0.1',
+            port: trellis.xds!.port,
+            servername: 'localhost',
+            ca: ca.certificate.cert,
+            ALPNProtocols: ['h2'],
+          },
+          () => {
+            const certificate: PeerCertificate = socket.getPeerCertificate();
+            socket.destroy();
+            resolve(certificate.serialNumber);
+          },
+        );
+        socket.on('error', reject);
+      });
+    const before = await peerSerial();
+    const renewed = ca.server();
+    writeFileSync(files['server-key.pem']!, renewed.key);
+    writeFileSync(files['server.pem']!, renewed.cert);
+    await eventually(async () => expect(await peerSerial()).not.toBe(before), 10_000);
+    expect(readFileSync(files['server.pem']!, 'utf8')).toBe(renewed.cert);
+  });
+});
