@@ -32,6 +32,11 @@ import { MeshHistoryService } from './mesh-history.service';
 import { MeshRevertService } from './mesh-revert.service';
 import { RouteWeightsController } from './route-weights.controller';
 import { RouteWeightsService } from './route-weights.service';
+import { CertificateStore } from '../../../libs/persistence/src/certificate-store';
+import { CertificatesController } from './certificates.controller';
+import { CertificatesService, MASTER_KEY, type MasterKeySource } from './certificates.service';
+import { DiagnosticsController } from './diagnostics.controller';
+import { MeshDiagnosticsStore } from '../../../libs/persistence/src/mesh-diagnostics-store';
 
 export interface AdminApiDependencies {
   options: AdminApiOptions;
@@ -41,6 +46,8 @@ export interface AdminApiDependencies {
   metrics: Registry;
   /** False in a process that runs only the xDS role: then only probes and /metrics are served. */
   serveApi: boolean;
+  /** The master key that seals imported private keys, loaded when first needed. */
+  masterKey: MasterKeySource;
 }
 
 @Module({})
@@ -51,6 +58,7 @@ export class AdminApiModule {
     logger,
     metrics,
     serveApi,
+    masterKey,
   }: AdminApiDependencies): DynamicModule {
     return {
       module: AdminApiModule,
@@ -92,6 +100,8 @@ export class AdminApiModule {
               RolloutsController,
               RouteWeightsController,
               MeshHistoryController,
+              CertificatesController,
+              DiagnosticsController,
             ]
           : []),
       ],
@@ -101,6 +111,10 @@ export class AdminApiModule {
         { provide: MeshStore, useFactory: () => new MeshStore(dataSource) },
         { provide: ProxyStatusStore, useFactory: () => new ProxyStatusStore(dataSource) },
         { provide: METRICS_REGISTRY, useValue: metrics },
+        { provide: CertificateStore, useFactory: () => new CertificateStore(dataSource) },
+        { provide: MeshDiagnosticsStore, useFactory: () => new MeshDiagnosticsStore(dataSource) },
+        { provide: MASTER_KEY, useValue: masterKey },
+        CertificatesService,
         { provide: APP_FILTER, useFactory: () => new AppMeshExceptionFilter(logger) },
         MeshResourceService,
         RouteWeightsService,

@@ -1,5 +1,7 @@
 import { CommandContext, type Command, type ProcessIo } from './command';
 import { UsageError } from './command-line';
+import { certificatesCommands } from './commands/certificates';
+import { diagnoseCommand } from './commands/diagnose';
 import { historyCommand } from './commands/history';
 import { proxiesCommand } from './commands/proxies';
 import { revertCommand } from './commands/revert';
@@ -19,6 +21,8 @@ const COMMANDS: Command[] = [
   historyCommand,
   revertCommand,
   ...rolloutCommands,
+  diagnoseCommand,
+  ...certificatesCommands,
 ];
 
 /** Commands typed as two words (`weights set`, `rollout start`), by their first word. */

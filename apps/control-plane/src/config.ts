@@ -1,6 +1,7 @@
 import { DEFAULT_LIMITS, type ResourceLimits } from '../../admin-api/src/admin-api.options';
 import type { XdsRoleConfig } from '../../xds-server/src/xds-role';
 import type { ResolvedTracing } from '../../../libs/mesh-model/src/tracing';
+import { loadMasterKey } from '../../../libs/persistence/src/master-key';
 
 /** Everything the process reads from its environment, validated once at start. */
 export type Role = 'admin' | 'xds';
@@ -28,6 +29,11 @@ export interface TrellisConfig {
   accountId: string;
   logLevel: string;
   limits: ResourceLimits;
+  /**
+   * The master key sealing secrets at rest (TRELLIS_MASTER_KEY or TRELLIS_MASTER_KEY_FILE; kept
+   * under `dataDir` in embedded mode), loaded when first needed.
+   */
+  masterKey: () => Buffer;
 }
 
 export class ConfigError extends Error {}
@@ -97,7 +103,15 @@ export function loadConfig(env: Env): TrellisConfig {
     accountId,
     logLevel: env.TRELLIS_LOG_LEVEL ?? 'info',
     limits,
+    masterKey: memoized(() =>
+      loadMasterKey(env, env.DATABASE_URL ? undefined : (env.TRELLIS_DATA_DIR ?? './.trellis')),
+    ),
   };
+}
+
+function memoized<T>(load: () => T): () => T {
+  let loaded: { value: T } | undefined;
+  return () => (loaded ??= { value: load() }).value;
 }
 
 function hostPort(env: Env, name: string): { host: string; port: number } | undefined {

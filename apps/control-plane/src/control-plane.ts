@@ -19,6 +19,9 @@ import { startXdsRole, type XdsRole } from '../../xds-server/src/xds-role';
 import type { ConfigSource } from '../../../libs/xds/src/config-source';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { DataSource } from 'typeorm';
+import { CertificateStore } from '../../../libs/persistence/src/certificate-store';
+import { certificateMetrics } from '../../admin-api/src/certificates.service';
+import { ServedCertificates } from '../../xds-server/src/served-certificates';
 import type { TrellisConfig } from './config';
 
 export interface ControlPlane {
@@ -57,15 +60,30 @@ export async function startControlPlane(
                 databaseUrl: database.url,
                 tracing: config.tracing,
                 resyncMs: config.resyncMs,
+                certificates: new ServedCertificates(
+                  new CertificateStore(dataSource),
+                  config.masterKey,
+                  logger,
+                ),
               }),
           dataSource,
           logger,
+          {
+            databaseUrl: database.url,
+            resyncMs: config.resyncMs,
+            certificates: new ServedCertificates(
+              new CertificateStore(dataSource),
+              config.masterKey,
+              logger,
+            ),
+          },
         )
       : undefined;
     const xds = xdsRole;
     const metrics = Registry.merge([
       processMetrics(),
-      ...(xds ? [xds.engine.metrics.registry] : []),
+      ...(xds ? [xds.engine.metrics.registry, xds.diagnostics.metrics] : []),
+      ...(config.roles.has('admin') ? [certificateMetrics(new CertificateStore(dataSource))] : []),
     ]);
     const app = await NestFactory.create<NestExpressApplication>(
       AdminApiModule.register({
@@ -83,6 +101,7 @@ export async function startControlPlane(
         logger,
         metrics,
         serveApi: config.roles.has('admin'),
+        masterKey: config.masterKey,
       }),
       { bodyParser: false, bufferLogs: true },
     );

@@ -4,7 +4,11 @@ import { ProxyStatusStore } from '../../../libs/persistence/src/proxy-status-sto
 import { AdsServer } from '../../../libs/xds/src/ads-server';
 import type { ConfigSource } from '../../../libs/xds/src/config-source';
 import { XdsEngine } from '../../../libs/xds/src/xds-engine';
+import { MeshDiagnosticsStore } from '../../../libs/persistence/src/mesh-diagnostics-store';
+import { MeshReader } from '../../../libs/persistence/src/mesh-reader';
+import { MeshDiagnosticsPublisher, type MeshDiagnosticsOptions } from './mesh-diagnostics';
 import { ProxyStatusPublisher } from './proxy-status-publisher';
+import type { ServedCertificates } from './served-certificates';
 
 export interface XdsRoleConfig {
   host: string;
@@ -19,6 +23,8 @@ export interface XdsRole {
   port: number;
   engine: XdsEngine;
   publisher: ProxyStatusPublisher;
+  /** Each mesh revision's diagnostics, computed here and stored for the admin API. */
+  diagnostics: MeshDiagnosticsPublisher;
   close(): Promise<void>;
 }
 
@@ -28,6 +34,7 @@ export async function startXdsRole(
   source: ConfigSource,
   dataSource: DataSource,
   logger: Logger,
+  diagnosticsOptions: MeshDiagnosticsOptions & { certificates?: ServedCertificates },
 ): Promise<XdsRole> {
   await source.start?.();
   const engine = new XdsEngine(source, logger, {
@@ -40,13 +47,24 @@ export async function startXdsRole(
     graceSeconds: config.statusGraceSeconds,
   });
   publisher.start();
+  const diagnostics = new MeshDiagnosticsPublisher(
+    new MeshReader(dataSource),
+    new MeshDiagnosticsStore(dataSource),
+    diagnosticsOptions.certificates,
+    engine,
+    logger,
+    diagnosticsOptions,
+  );
+  await diagnostics.start();
   const server = new AdsServer(engine, logger);
   const port = await server.listen(config.host, config.port);
   return {
     port,
     engine,
     publisher,
+    diagnostics,
     close: async () => {
+      await diagnostics.stop();
       await server.close();
       engine.stop();
       await source.stop?.();

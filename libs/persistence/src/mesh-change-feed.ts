@@ -18,6 +18,8 @@ export class MeshChangeFeed {
     private readonly onChange: (meshName: string, revision: number) => void,
     /** Called after (re)connecting: anything may have changed while not listening. */
     private readonly onConnected: () => void,
+    /** Called when the certificate store changed (`{"certificates": true}`). */
+    private readonly onCertificatesChanged?: () => void,
   ) {}
 
   async start(): Promise<void> {
@@ -34,9 +36,15 @@ export class MeshChangeFeed {
     const client = new Client({ connectionString: this.url });
     client.on('notification', (message) => {
       try {
-        const payload = JSON.parse(message.payload ?? '') as { mesh?: unknown; revision?: unknown };
+        const payload = JSON.parse(message.payload ?? '') as {
+          mesh?: unknown;
+          revision?: unknown;
+          certificates?: unknown;
+        };
         if (typeof payload.mesh === 'string' && typeof payload.revision === 'number') {
           this.onChange(payload.mesh, payload.revision);
+        } else if (payload.certificates === true) {
+          this.onCertificatesChanged?.();
         }
       } catch {
         this.logger.warn(
