@@ -2,7 +2,11 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { Controller, Get, Param, Query } from '@nestjs/common';
 import { DIAGNOSTIC_KINDS } from '../../../libs/mesh-model/src/diagnostics';
 import { BadRequestException, NotFoundException } from '../../../libs/mesh-model/src/errors';
-import { MeshDiagnosticsStore } from '../../../libs/persistence/src/mesh-diagnostics-store';
+import {
+  diagnosticKey,
+  MeshDiagnosticsStore,
+  type StoredDiagnostic,
+} from '../../../libs/persistence/src/mesh-diagnostics-store';
 import { ProxyStatusStore } from '../../../libs/persistence/src/proxy-status-store';
 import { ADMIN_API_OPTIONS, type AdminApiOptions } from './admin-api.options';
 import { Inject } from '@nestjs/common';
@@ -10,7 +14,6 @@ import { Inject } from '@nestjs/common';
 /** How long a request for a revision not computed yet waits before answering PENDING. */
 const WAIT_MS = 2_000;
 const POLL_MS = 50;
-const PROXY_KINDS = new Set(['nack', 'invalid-resource']);
 
 /**
  * What keeps a mesh's configuration from its proxies as written: the translation problems of a
@@ -39,14 +42,17 @@ export class DiagnosticsController {
       await delay(POLL_MS);
       row = await this.diagnostics.find(meshName, revision);
     }
+    // What proxies reported beyond the mesh's translation: NACKs, withheld resources, and
+    // problems only a kind of proxy has (a proxyless client cannot use client TLS).
+    const known = new Set((row?.diagnostics ?? []).map(diagnosticKey));
     const proxies = await this.proxies.list(
       { mesh: meshName },
       this.options.proxyStatusGraceSeconds,
     );
-    const reported = proxies.flatMap((row) => {
-      const status = row.status as { nodeId?: string; diagnostics?: Array<{ kind: string }> };
+    const reported = proxies.flatMap((proxy) => {
+      const status = proxy.status as { nodeId?: string; diagnostics?: StoredDiagnostic[] };
       return (status.diagnostics ?? [])
-        .filter((diagnostic) => PROXY_KINDS.has(diagnostic.kind))
+        .filter((diagnostic) => !known.has(diagnosticKey(diagnostic)))
         .map((diagnostic) => ({ ...diagnostic, proxy: status.nodeId }));
     });
     const diagnostics = [...(row?.diagnostics ?? []), ...reported];

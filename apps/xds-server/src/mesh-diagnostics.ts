@@ -1,9 +1,10 @@
 import type { Logger } from 'pino';
 import { Gauge, Registry } from 'prom-client';
 import { MeshChangeFeed } from '../../../libs/persistence/src/mesh-change-feed';
-import type {
-  MeshDiagnosticsStore,
-  StoredDiagnostic,
+import {
+  diagnosticKey,
+  type MeshDiagnosticsStore,
+  type StoredDiagnostic,
 } from '../../../libs/persistence/src/mesh-diagnostics-store';
 import type { MeshReader } from '../../../libs/persistence/src/mesh-reader';
 import { meshSnapshot } from '../../../libs/translator/src/mesh-snapshot';
@@ -18,9 +19,6 @@ export interface MeshDiagnosticsOptions {
   debounceMs?: number;
 }
 
-/** The kinds a proxy reports at run time, counted from the proxies this replica serves. */
-const PROXY_KINDS = new Set(['nack', 'invalid-resource']);
-
 /**
  * Computes each mesh's diagnostics where translation happens (the xDS role) and stores them by
  * mesh revision, so the admin API of any replica can answer `GET /v1/meshes/{mesh}/diagnostics`.
@@ -32,7 +30,10 @@ export class MeshDiagnosticsPublisher {
   readonly metrics = new Registry();
   private readonly feed: MeshChangeFeed;
   /** The revision each mesh's diagnostics were computed at, and their count by kind. */
-  private readonly computed = new Map<string, { revision: number; counts: Map<string, number> }>();
+  private readonly computed = new Map<
+    string,
+    { revision: number; diagnostics: readonly StoredDiagnostic[] }
+  >();
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private resyncTimer?: NodeJS.Timeout;
   private work: Promise<void> = Promise.resolve();
@@ -57,25 +58,27 @@ export class MeshDiagnosticsPublisher {
       name: 'trellis_diagnostics',
       help:
         'Problems keeping mesh configuration from proxies as written, by kind: translation problems ' +
-        "of each mesh's latest revision, and NACKs and withheld resources of the proxies this replica serves",
+        "of each mesh's latest revision, with what the proxies this replica serves add (NACKs, withheld resources)",
       labelNames: ['mesh', 'kind'],
       registers: [this.metrics],
       collect() {
         this.reset();
-        for (const [mesh, { counts }] of computed) {
-          for (const [kind, count] of counts) this.set({ mesh, kind }, count);
-        }
-        const runtime = new Map<string, number>();
+        // The mesh's translation problems, and what this replica's proxies add to them.
+        const found = new Map<string, Map<string, StoredDiagnostic>>();
+        const add = (mesh: string, diagnostic: StoredDiagnostic) => {
+          let ofMesh = found.get(mesh);
+          if (!ofMesh) found.set(mesh, (ofMesh = new Map<string, StoredDiagnostic>()));
+          ofMesh.set(diagnosticKey(diagnostic), diagnostic);
+        };
+        for (const [mesh, { diagnostics }] of computed) diagnostics.forEach((d) => add(mesh, d));
         for (const status of engine.proxyStatuses()) {
-          for (const diagnostic of status.diagnostics) {
-            if (!PROXY_KINDS.has(diagnostic.kind)) continue;
-            const key = JSON.stringify([status.mesh ?? '', diagnostic.kind]);
-            runtime.set(key, (runtime.get(key) ?? 0) + 1);
-          }
+          if (status.mesh !== undefined) status.diagnostics.forEach((d) => add(status.mesh!, d));
         }
-        for (const [key, count] of runtime) {
-          const [mesh, kind] = JSON.parse(key) as [string, string];
-          this.set({ mesh, kind }, count);
+        for (const [mesh, diagnostics] of found) {
+          const counts = new Map<string, number>();
+          for (const { kind } of diagnostics.values())
+            counts.set(kind, (counts.get(kind) ?? 0) + 1);
+          for (const [kind, count] of counts) this.set({ mesh, kind }, count);
         }
       },
     });
@@ -146,9 +149,7 @@ export class MeshDiagnosticsPublisher {
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
       .map(([, diagnostic]) => diagnostic);
     await this.store.record(meshName, contents.revision, diagnostics);
-    const counts = new Map<string, number>();
-    for (const { kind } of diagnostics) counts.set(kind, (counts.get(kind) ?? 0) + 1);
-    this.computed.set(meshName, { revision: contents.revision, counts });
+    this.computed.set(meshName, { revision: contents.revision, diagnostics });
     this.logger.debug(
       { mesh: meshName, revision: contents.revision, diagnostics: diagnostics.length },
       'mesh diagnostics computed',

@@ -8,6 +8,11 @@ export interface StoredDiagnostic {
   message: string;
 }
 
+/** What makes two diagnostics the same one (reported by the mesh and by a proxy). */
+export function diagnosticKey(diagnostic: StoredDiagnostic): string {
+  return JSON.stringify([diagnostic.kind, diagnostic.resource, diagnostic.message]);
+}
+
 export interface MeshDiagnosticsRow {
   revision: number;
   computedAt: Date;
