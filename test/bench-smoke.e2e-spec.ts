@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import path from 'node:path';
 
 // The benchmarks in their smallest forms, so the harnesses cannot rot. The numbers come from
@@ -7,7 +7,7 @@ import path from 'node:path';
 
 const ROOT = path.resolve(__dirname, '..');
 
-function run(command: string, args: string[]): ReturnType<typeof spawnSync<string>> {
+function run(command: string, args: string[]): SpawnSyncReturns<string> {
   return spawnSync(command, args, { cwd: ROOT, encoding: 'utf8', timeout: 240_000 });
 }
 

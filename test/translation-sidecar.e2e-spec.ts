@@ -70,6 +70,7 @@ describe.each<AdsProtocol>(['sotw', 'delta'])('an Envoy sidecar on %s ADS', (pro
     await proxy.sync();
     expect([...proxy.listeners.keys()].sort()).toEqual([EGRESS, INGRESS]);
     expect([...proxy.clusters.keys()].sort()).toEqual([
+      `cds_egress_${meshName}_amazonaws`,
       v1,
       v2,
       `cds_ingress_${meshName}_front_http_8080`,
@@ -204,6 +205,7 @@ describe.each<AdsProtocol>(['sotw', 'delta'])('an Envoy sidecar on %s ADS', (pro
       new CreateVirtualNodeCommand({ meshName, virtualNodeName: 'late', spec }),
     );
     const clusters = [
+      `cds_egress_${meshName}_amazonaws`,
       `cds_egress_${meshName}_web-v1_http_8080`,
       `cds_egress_${meshName}_web-v2_http_8080`,
       `cds_ingress_${meshName}_late_http_8080`,

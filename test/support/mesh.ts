@@ -15,7 +15,10 @@ import {
   Cluster,
   Cluster_DiscoveryType,
 } from '../../libs/envoy-api/generated/envoy/config/cluster/v3/cluster';
-import type { Node } from '../../libs/envoy-api/generated/envoy/config/core/v3/base';
+import type {
+  Node,
+  TransportSocket,
+} from '../../libs/envoy-api/generated/envoy/config/core/v3/base';
 import { ClusterLoadAssignment } from '../../libs/envoy-api/generated/envoy/config/endpoint/v3/endpoint';
 import { Listener } from '../../libs/envoy-api/generated/envoy/config/listener/v3/listener';
 import { RouteConfiguration } from '../../libs/envoy-api/generated/envoy/config/route/v3/route';
@@ -25,6 +28,11 @@ import type {
   DeltaDiscoveryResponse,
   DiscoveryResponse,
 } from '../../libs/envoy-api/generated/envoy/service/discovery/v3/discovery';
+import { Secret } from '../../libs/envoy-api/generated/envoy/extensions/transport_sockets/tls/v3/secret';
+import {
+  DownstreamTlsContext,
+  UpstreamTlsContext,
+} from '../../libs/envoy-api/generated/envoy/extensions/transport_sockets/tls/v3/tls';
 import type { Any } from '../../libs/envoy-api/generated/google/protobuf/any';
 import type { MessageType } from '../../libs/envoy-api/generated/typeRegistry';
 import { typeUrl, unpackAny } from '../../libs/envoy-api/src/any';
@@ -33,6 +41,7 @@ import {
   CLUSTER_LOAD_ASSIGNMENT,
   LISTENER,
   ROUTE_CONFIGURATION,
+  SECRET,
   TYPE_SHORT_NAMES,
   type TypeUrl,
 } from '../../libs/xds/src/resource-types';
@@ -173,6 +182,36 @@ export function httpConnectionManagers(listener: Listener): HttpConnectionManage
   return managers;
 }
 
+/**
+ * The SDS secrets the TLS transport sockets of listeners or clusters name that come over ADS (Trellis serves them),
+ * as Envoy requests them: certificates, and validation contexts plain or combined.
+ */
+export function adsSecretNames(sockets: ReadonlyArray<TransportSocket | undefined>): string[] {
+  const names: string[] = [];
+  for (const socket of sockets) {
+    const config =
+      socket?.configType?.$case === 'typedConfig' ? socket.configType.value : undefined;
+    if (config === undefined) continue;
+    const context =
+      config.typeUrl === typeUrl(DownstreamTlsContext)
+        ? unpackAny(config, DownstreamTlsContext).commonTlsContext
+        : unpackAny(config, UpstreamTlsContext).commonTlsContext;
+    const validation = context?.validationContextType;
+    const configs = [
+      ...(context?.tlsCertificateSdsSecretConfigs ?? []),
+      ...(validation?.$case === 'validationContextSdsSecretConfig' ? [validation.value] : []),
+      ...(validation?.$case === 'combinedValidationContext' &&
+      validation.value.validationContextSdsSecretConfig
+        ? [validation.value.validationContextSdsSecretConfig]
+        : []),
+    ];
+    for (const sds of configs) {
+      if (sds.sdsConfig?.configSourceSpecifier?.$case === 'ads') names.push(sds.name ?? '');
+    }
+  }
+  return names;
+}
+
 /** The X-Ray configuration of an HTTP connection manager, or undefined when it does not trace. */
 export function xrayConfigOf(manager: HttpConnectionManager): XRayConfig | undefined {
   const provider = manager.tracing?.provider;
@@ -236,6 +275,7 @@ const DECODERS: Record<TypeUrl, MessageType> = {
   [ROUTE_CONFIGURATION]: RouteConfiguration,
   [CLUSTER]: Cluster,
   [CLUSTER_LOAD_ASSIGNMENT]: ClusterLoadAssignment,
+  [SECRET]: Secret,
 };
 
 /** A resource of `type` decoded from its Any, with the name it carries. */
@@ -244,8 +284,8 @@ function decodeResource(type: TypeUrl, any: Any): { name: string; message: unkno
   return { name: message.name ?? message.clusterName ?? '', message };
 }
 
-/** Listener and Cluster are requested by wildcard; routes and endpoints by the names they use. */
-const NAMED_TYPES = [ROUTE_CONFIGURATION, CLUSTER_LOAD_ASSIGNMENT] as const;
+/** Listener and Cluster are requested by wildcard; routes, endpoints and secrets by name. */
+const NAMED_TYPES = [ROUTE_CONFIGURATION, CLUSTER_LOAD_ASSIGNMENT, SECRET] as const;
 
 /**
  * An ADS client that behaves as Envoy does: it asks for clusters and listeners with the legacy
@@ -259,6 +299,7 @@ export class SidecarProxy {
   readonly routes = new Map<string, RouteConfiguration>();
   readonly clusters = new Map<string, Cluster>();
   readonly endpoints = new Map<string, ClusterLoadAssignment>();
+  readonly secrets = new Map<string, Secret>();
   /** Delta: the version of each resource held, by type. */
   private readonly versions = new Map<TypeUrl, Map<string, string>>();
   /** Names requested of RDS and EDS on the current stream. */
@@ -293,7 +334,13 @@ export class SidecarProxy {
   reconnect(port: number): void {
     this.close();
     this.open(port);
-    const types = [CLUSTER, CLUSTER_LOAD_ASSIGNMENT, LISTENER, ROUTE_CONFIGURATION] as const;
+    const types = [
+      CLUSTER,
+      CLUSTER_LOAD_ASSIGNMENT,
+      SECRET,
+      LISTENER,
+      ROUTE_CONFIGURATION,
+    ] as const;
     for (const type of types) {
       const wildcard = type === CLUSTER || type === LISTENER;
       const names = wildcard ? [] : this.referenced(type);
@@ -338,7 +385,8 @@ export class SidecarProxy {
         this.answered.has('CDS') &&
         this.answered.has('LDS') &&
         this.referenced(ROUTE_CONFIGURATION).every((name) => this.routes.has(name)) &&
-        this.referenced(CLUSTER_LOAD_ASSIGNMENT).every((name) => this.endpoints.has(name)),
+        this.referenced(CLUSTER_LOAD_ASSIGNMENT).every((name) => this.endpoints.has(name)) &&
+        this.referenced(SECRET).every((name) => this.secrets.has(name)),
     );
   }
 
@@ -403,6 +451,8 @@ export class SidecarProxy {
         return this.clusters;
       case CLUSTER_LOAD_ASSIGNMENT:
         return this.endpoints;
+      case SECRET:
+        return this.secrets;
     }
   }
 
@@ -466,10 +516,21 @@ export class SidecarProxy {
     }
   }
 
-  /** The route configurations the listeners name, or the endpoint sets of the EDS clusters. */
+  /**
+   * The route configurations the listeners name, the endpoint sets of the EDS clusters, or the
+   * secrets listeners and clusters fetch over ADS.
+   */
   private referenced(type: (typeof NAMED_TYPES)[number]): string[] {
     const names = new Set<string>();
-    if (type === ROUTE_CONFIGURATION) {
+    if (type === SECRET) {
+      const sockets = [
+        ...[...this.listeners.values()].flatMap((listener) =>
+          (listener.filterChains ?? []).map((chain) => chain.transportSocket),
+        ),
+        ...[...this.clusters.values()].map((cluster) => cluster.transportSocket),
+      ];
+      adsSecretNames(sockets).forEach((name) => names.add(name));
+    } else if (type === ROUTE_CONFIGURATION) {
       for (const listener of this.listeners.values()) {
         for (const manager of httpConnectionManagers(listener)) {
           if (manager.routeSpecifier?.$case === 'rds')

@@ -36,6 +36,11 @@ import { RouteWeightsController } from './route-weights.controller';
 import { RouteWeightsService } from './route-weights.service';
 import { AccessKeysController } from './access/access-keys.controller';
 import { AccessKeysService } from './access/access-keys.service';
+import { CertificateStore } from '../../../libs/persistence/src/certificate-store';
+import { CertificatesController } from './certificates.controller';
+import { CertificatesService, MASTER_KEY, type MasterKeySource } from './certificates.service';
+import { DiagnosticsController } from './diagnostics.controller';
+import { MeshDiagnosticsStore } from '../../../libs/persistence/src/mesh-diagnostics-store';
 
 export interface AdminApiDependencies {
   options: AdminApiOptions;
@@ -46,6 +51,8 @@ export interface AdminApiDependencies {
   /** False in a process that runs only the xDS role: then only probes and /metrics are served. */
   serveApi: boolean;
   accessKeys: AccessKeyStore;
+  /** The master key that seals imported private keys, loaded when first needed. */
+  masterKey: MasterKeySource;
 }
 
 @Module({})
@@ -57,6 +64,7 @@ export class AdminApiModule {
     metrics,
     serveApi,
     accessKeys,
+    masterKey,
   }: AdminApiDependencies): DynamicModule {
     return {
       module: AdminApiModule,
@@ -99,6 +107,8 @@ export class AdminApiModule {
               RouteWeightsController,
               MeshHistoryController,
               AccessKeysController,
+              CertificatesController,
+              DiagnosticsController,
             ]
           : []),
       ],
@@ -110,6 +120,10 @@ export class AdminApiModule {
         { provide: METRICS_REGISTRY, useValue: metrics },
         { provide: AccessKeyStore, useValue: accessKeys },
         AccessKeysService,
+        { provide: CertificateStore, useFactory: () => new CertificateStore(dataSource) },
+        { provide: MeshDiagnosticsStore, useFactory: () => new MeshDiagnosticsStore(dataSource) },
+        { provide: MASTER_KEY, useValue: masterKey },
+        CertificatesService,
         { provide: APP_FILTER, useFactory: () => new AppMeshExceptionFilter(logger) },
         ResourceWrites,
         MeshResourceService,

@@ -4,6 +4,15 @@ import { validateOperationInput } from '../../../libs/mesh-model/src/validation'
 import type { WriteResult } from './mesh-resource.service';
 
 export const MESH_REVISION_HEADER = 'x-trellis-mesh-revision';
+/**
+ * Where a write's translation problems will be: the mesh's diagnostics at the revision it produced
+ * (or a later one). The write succeeds whatever they are, as in App Mesh.
+ */
+export const DIAGNOSTICS_HEADER = 'x-trellis-diagnostics';
+
+export function diagnosticsUrl(meshName: string, revision: number): string {
+  return `/v1/meshes/${encodeURIComponent(meshName)}/diagnostics?revision=${revision}`;
+}
 
 /** Query-string members of the App Mesh API; any other query parameter is ignored. */
 const QUERY_MEMBERS = ['meshOwner', 'limit', 'nextToken', 'resourceArn'] as const;
@@ -65,8 +74,12 @@ export function actorFrom(authorization: string | undefined): string {
   return match?.[1] ?? 'anonymous';
 }
 
-/** Sets the mesh revision header of a write and returns its body. */
+/** Sets the mesh revision and diagnostics headers of a write and returns its body. */
 export function writeResponse(response: Response, result: WriteResult): Record<string, unknown> {
   response.setHeader(MESH_REVISION_HEADER, String(result.revision));
+  const meshName = result.body.meshName;
+  if (typeof meshName === 'string') {
+    response.setHeader(DIAGNOSTICS_HEADER, diagnosticsUrl(meshName, result.revision));
+  }
   return result.body;
 }

@@ -1,5 +1,7 @@
 import { CommandContext, type Command, type ProcessIo } from './command';
 import { UsageError } from './command-line';
+import { certificatesCommands } from './commands/certificates';
+import { diagnoseCommand } from './commands/diagnose';
 import { historyCommand } from './commands/history';
 import { keysCommands } from './commands/keys';
 import { proxiesCommand } from './commands/proxies';
@@ -21,6 +23,8 @@ const COMMANDS: Command[] = [
   revertCommand,
   ...rolloutCommands,
   ...keysCommands,
+  diagnoseCommand,
+  ...certificatesCommands,
 ];
 
 /** Commands typed as two words (`weights set`, `rollout start`), by their first word. */

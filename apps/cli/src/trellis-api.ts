@@ -85,7 +85,7 @@ export class TrellisApi {
    * becomes an ApiError, or UnsupportedOperationError when Trellis has no operation there.
    */
   async call<T>(
-    method: 'GET' | 'PUT' | 'POST',
+    method: 'GET' | 'PUT' | 'POST' | 'DELETE',
     pathSegments: readonly string[],
     options: CallOptions,
   ): Promise<ApiResponse<T>> {

@@ -33,6 +33,9 @@ import {
 } from '../../admin-api/src/access/request-authentication';
 import { StreamAuthorization } from '../../xds-server/src/stream-authorization';
 import { ConfigError, type TrellisConfig } from './config';
+import { CertificateStore } from '../../../libs/persistence/src/certificate-store';
+import { certificateMetrics } from '../../admin-api/src/certificates.service';
+import { ServedCertificates } from '../../xds-server/src/served-certificates';
 
 export interface ControlPlane {
   /** Base URL of the REST API, e.g. `http://127.0.0.1:8080`. */
@@ -66,6 +69,16 @@ export async function startControlPlane(
     await dataSource.initialize();
     await migrate(dataSource);
     const accessKeys = new AccessKeyStore(dataSource, masterKey);
+    // Imported certificates' private keys are sealed with the same master key.
+    const sealingKey = (): Buffer => {
+      if (!masterKey) throw new Error(MISSING_MASTER_KEY);
+      return masterKey;
+    };
+    const servedCertificates = new ServedCertificates(
+      new CertificateStore(dataSource),
+      sealingKey,
+      logger,
+    );
     let access: AccessControl | undefined;
     if (config.auth.enabled) {
       keyCache = new AccessKeyCache(accessKeys);
@@ -86,9 +99,15 @@ export async function startControlPlane(
                 databaseUrl: database.url,
                 tracing: config.tracing,
                 resyncMs: config.resyncMs,
+                certificates: servedCertificates,
               }),
           dataSource,
           logger,
+          {
+            databaseUrl: database.url,
+            resyncMs: config.resyncMs,
+            certificates: servedCertificates,
+          },
           access &&
             new StreamAuthorization(access, {
               region: config.region,
@@ -102,6 +121,8 @@ export async function startControlPlane(
       processMetrics(),
       ...(xds ? [xds.engine.metrics.registry] : []),
       ...(access ? [access.registry] : []),
+      ...(xds ? [xds.diagnostics.metrics] : []),
+      ...(config.roles.has('admin') ? [certificateMetrics(new CertificateStore(dataSource))] : []),
     ]);
     const httpTls = config.httpTls && new CertificateFiles(config.httpTls, logger);
     const app = await NestFactory.create<NestExpressApplication>(
@@ -122,6 +143,7 @@ export async function startControlPlane(
         metrics,
         serveApi: config.roles.has('admin'),
         accessKeys,
+        masterKey: sealingKey,
       }),
       {
         bodyParser: false,
@@ -201,8 +223,11 @@ export async function startControlPlane(
   }
 }
 
+const MISSING_MASTER_KEY =
+  'no master key: set TRELLIS_MASTER_KEY (base64 of 32 random bytes) or TRELLIS_MASTER_KEY_FILE';
+
 /**
- * The master key that seals access keys' secrets. Required with authentication on; with it
+ * The master key that seals access keys' secrets and imported private keys. Required with authentication on; with it
  * off, a missing key only makes the keys API answer 503.
  */
 function masterKeyOf(config: TrellisConfig): Buffer | undefined {

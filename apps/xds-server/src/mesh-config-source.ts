@@ -20,8 +20,13 @@ import {
   type ProxyTarget,
 } from '../../../libs/translator/src/mesh-snapshot';
 import { translate } from '../../../libs/translator/src/translate';
-import type { ConfigSnapshot, ConfigSource } from '../../../libs/xds/src/config-source';
+import type {
+  ConfigDiagnostic,
+  ConfigSnapshot,
+  ConfigSource,
+} from '../../../libs/xds/src/config-source';
 import type { XdsResource } from '../../../libs/xds/src/encoded-resource';
+import type { ServedCertificates } from './served-certificates';
 
 export interface MeshConfigSourceOptions {
   databaseUrl: string;
@@ -29,6 +34,8 @@ export interface MeshConfigSourceOptions {
   tracing: ResolvedTracing;
   /** How often revisions are compared with what was loaded, to repair missed notifications. */
   resyncMs: number;
+  /** Certificates imported by ACM ARN, served over SDS; none when unset. */
+  certificates?: ServedCertificates;
 }
 
 /** A proxy group: what decides a proxy's configuration. */
@@ -53,6 +60,7 @@ interface MeshState {
 /** A group's resources, and what of the mesh they were translated from. */
 interface GroupTranslation {
   resources: readonly XdsResource[];
+  diagnostics: readonly ConfigDiagnostic[];
   dependencies: ReadonlySet<MeshDependency>;
 }
 
@@ -93,10 +101,12 @@ export class MeshConfigSource implements ConfigSource {
       logger,
       (meshName, revision) => this.meshChanged(meshName, revision),
       () => void this.resync(),
+      () => void this.refreshCertificates(),
     );
   }
 
   async start(): Promise<void> {
+    await this.refreshCertificates();
     await this.feed.start();
     this.resyncTimer = setInterval(() => void this.resync(), this.options.resyncMs);
     this.resyncTimer.unref();
@@ -138,7 +148,11 @@ export class MeshConfigSource implements ConfigSource {
       translation = this.translate(state, state.snapshot, key);
       state.translations.set(group, translation);
     }
-    return { revision: state.revision, resources: translation.resources };
+    return {
+      revision: state.revision,
+      resources: translation.resources,
+      diagnostics: translation.diagnostics,
+    };
   }
 
   /** The engine has no stream of `group` left: its translation goes (it is made again if needed). */
@@ -176,7 +190,8 @@ export class MeshConfigSource implements ConfigSource {
   private translate(state: MeshState, snapshot: MeshSnapshot, key: GroupKey): GroupTranslation {
     this.translated += 1;
     const tracing = resolveTracing(this.options.tracing, state.tracing, key.overrides);
-    const recorded = recordingSnapshot(snapshot);
+    const certificates = this.options.certificates?.current;
+    const recorded = recordingSnapshot(certificates ? { ...snapshot, certificates } : snapshot);
     const { resources, errors } = translate(
       recorded.mesh,
       proxyTarget(key, tracing),
@@ -189,7 +204,11 @@ export class MeshConfigSource implements ConfigSource {
         'translation errors',
       );
     }
-    return { resources, dependencies: recorded.dependencies };
+    return {
+      resources,
+      diagnostics: errors.map(({ kind, path, message }) => ({ kind, resource: path, message })),
+      dependencies: recorded.dependencies,
+    };
   }
 
   private mesh(meshName: string): Promise<MeshState> {
@@ -313,8 +332,39 @@ export class MeshConfigSource implements ConfigSource {
     for (const listener of this.listeners) listener(groups);
   }
 
+  /**
+   * Re-reads the certificate store; the groups whose translation read a certificate that changed
+   * are translated again (only their secrets differ, so only SDS is pushed).
+   */
+  private async refreshCertificates(): Promise<void> {
+    let changed: string[];
+    try {
+      changed = (await this.options.certificates?.refresh()) ?? [];
+    } catch (error) {
+      this.logger.warn({ err: error }, 'reading certificates failed; serving the last good ones');
+      return;
+    }
+    if (changed.length === 0) return;
+    const dependencies = changed.map((arn) => `certificate/${arn}`);
+    for (const [meshName, current] of this.meshes) {
+      const next = current.then((state) => {
+        const stale = [...state.translations]
+          .filter(([, translation]) => dependencies.some((d) => translation.dependencies.has(d)))
+          .map(([group]) => group);
+        if (stale.length === 0) return state;
+        const translations = new Map(state.translations);
+        stale.forEach((group) => translations.delete(group));
+        this.announce(meshName, state.revision, stale);
+        return { ...state, translations };
+      });
+      next.catch(() => undefined); // a failed read is reported where it failed
+      this.meshes.set(meshName, next);
+    }
+  }
+
   /** Compares every mesh's revision with what was loaded: repairs missed notifications. */
   private async resync(): Promise<void> {
+    await this.refreshCertificates();
     try {
       const current = await this.reader.revisions();
       for (const [meshName, revision] of current) {

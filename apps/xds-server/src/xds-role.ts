@@ -6,8 +6,12 @@ import { AdsServer } from '../../../libs/xds/src/ads-server';
 import type { StreamGuard } from '../../../libs/xds/src/stream-guard';
 import type { ConfigSource } from '../../../libs/xds/src/config-source';
 import { XdsEngine } from '../../../libs/xds/src/xds-engine';
+import { MeshDiagnosticsStore } from '../../../libs/persistence/src/mesh-diagnostics-store';
+import { MeshReader } from '../../../libs/persistence/src/mesh-reader';
+import { MeshDiagnosticsPublisher, type MeshDiagnosticsOptions } from './mesh-diagnostics';
 import { ProxyStatusPublisher } from './proxy-status-publisher';
 import { ReloadingServerCredentials } from './xds-tls';
+import type { ServedCertificates } from './served-certificates';
 
 export interface XdsRoleConfig {
   host: string;
@@ -33,6 +37,8 @@ export interface XdsRole {
   port: number;
   engine: XdsEngine;
   publisher: ProxyStatusPublisher;
+  /** Each mesh revision's diagnostics, computed here and stored for the admin API. */
+  diagnostics: MeshDiagnosticsPublisher;
   close(): Promise<void>;
 }
 
@@ -42,6 +48,7 @@ export async function startXdsRole(
   source: ConfigSource,
   dataSource: DataSource,
   logger: Logger,
+  diagnosticsOptions: MeshDiagnosticsOptions & { certificates?: ServedCertificates },
   /** Who may stream which proxy's configuration; absent: anyone (authentication off). */
   guard?: StreamGuard,
 ): Promise<XdsRole> {
@@ -67,6 +74,15 @@ export async function startXdsRole(
     graceSeconds: config.statusGraceSeconds,
   });
   publisher.start();
+  const diagnostics = new MeshDiagnosticsPublisher(
+    new MeshReader(dataSource),
+    new MeshDiagnosticsStore(dataSource),
+    diagnosticsOptions.certificates,
+    engine,
+    logger,
+    diagnosticsOptions,
+  );
+  await diagnostics.start();
   const server = new AdsServer(engine, logger, guard);
   let credentials: ReloadingServerCredentials | undefined;
   if (tlsFiles) {
@@ -79,8 +95,10 @@ export async function startXdsRole(
     port,
     engine,
     publisher,
+    diagnostics,
     close: async () => {
       tlsFiles?.stop();
+      await diagnostics.stop();
       await server.close();
       engine.stop();
       await source.stop?.();

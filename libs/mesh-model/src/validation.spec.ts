@@ -265,6 +265,18 @@ describe('validateOperationInput', () => {
       }),
     },
     {
+      name: 'an http route matching only a listener port (howto-multiple-listeners)',
+      operation: 'CreateRoute',
+      input: createRoute({ httpRoute: { ...httpRoute(), match: { port: 8080 } } }),
+    },
+    {
+      name: 'an http route with both prefix and path (the translator reports its choice)',
+      operation: 'CreateRoute',
+      input: createRoute({
+        httpRoute: { ...httpRoute(), match: { prefix: '/a', path: { exact: '/b' } } },
+      }),
+    },
+    {
       name: 'a grpc route with metadata match and gRPC retry events only',
       operation: 'CreateRoute',
       input: createRoute({ grpcRoute: grpcRoute() }),
@@ -479,10 +491,10 @@ describe('validateOperationInput', () => {
       message: 'spec.httpRoute.match.prefix: must start with /, got "checkout"',
     },
     {
-      name: 'an http match with neither prefix nor path',
+      name: 'an http match with neither prefix, path nor port',
       operation: 'CreateRoute',
       input: routeWithHttp({ match: { method: 'GET' } }),
-      message: 'spec.httpRoute.match: one of prefix or path must be set',
+      message: 'spec.httpRoute.match: one of prefix, path or port must be set',
     },
     {
       name: 'a path match with both exact and regex',

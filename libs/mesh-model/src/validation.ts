@@ -239,13 +239,18 @@ const exactlyOneRouteType: SemanticRule<RouteSpec> = (spec, path, report) => {
   if (set !== 1) report(path, exactlyOneOf(routeTypes, set));
 };
 
-/** App Mesh user guide, routes: the prefix "must always start with /"; a route matches on prefix or path. */
+/**
+ * App Mesh user guide, routes: the prefix "must always start with /"; a route matches on a prefix,
+ * a path, or only a listener port (AWS's howto-multiple-listeners walkthrough writes
+ * `"match": {"port": 8080}`, every request on that port). Prefix and path together are accepted
+ * and the translator reports its choice (see docs/translation.md).
+ */
 const httpMatchHasPrefixOrPath: SemanticRule<HttpRouteMatch> = (match, path, report) => {
   if (match.prefix !== undefined && !match.prefix.startsWith('/')) {
     report(field(path, 'prefix'), `must start with /, got ${JSON.stringify(match.prefix)}`);
   }
-  if (match.prefix === undefined && match.path === undefined) {
-    report(path, 'one of prefix or path must be set');
+  if (match.prefix === undefined && match.path === undefined && match.port === undefined) {
+    report(path, 'one of prefix, path or port must be set');
   }
 };
 

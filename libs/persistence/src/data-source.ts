@@ -10,6 +10,7 @@ import { MeshTracing1764374400000 } from './migrations/1764374400000-mesh-tracin
 import { ChangeReason1764460800000 } from './migrations/1764460800000-change-reason';
 import { Rollouts1764547200000 } from './migrations/1764547200000-rollouts';
 import { AccessKeys1765200000000 } from './migrations/1765200000000-access-keys';
+import { CertificatesAndDiagnostics1765400000000 } from './migrations/1765400000000-certificates-and-diagnostics';
 
 export function createDataSource(url: string, poolSize = 10): DataSource {
   return new DataSource({
@@ -29,6 +30,7 @@ export function createDataSource(url: string, poolSize = 10): DataSource {
       ChangeReason1764460800000,
       Rollouts1764547200000,
       AccessKeys1765200000000,
+      CertificatesAndDiagnostics1765400000000,
     ],
     synchronize: false,
     migrationsRun: false,

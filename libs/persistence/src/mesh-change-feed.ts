@@ -75,6 +75,8 @@ export class MeshChangeFeed extends NotificationFeed {
     logger: Logger,
     onChange: (meshName: string, revision: number) => void,
     onConnected: () => void,
+    /** Called when the certificate store changed (`{"certificates": true}`). */
+    onCertificatesChanged?: () => void,
   ) {
     super(
       url,
@@ -82,9 +84,15 @@ export class MeshChangeFeed extends NotificationFeed {
       logger,
       (message) => {
         try {
-          const payload = JSON.parse(message) as { mesh?: unknown; revision?: unknown };
+          const payload = JSON.parse(message) as {
+            mesh?: unknown;
+            revision?: unknown;
+            certificates?: unknown;
+          };
           if (typeof payload.mesh === 'string' && typeof payload.revision === 'number') {
             onChange(payload.mesh, payload.revision);
+          } else if (payload.certificates === true) {
+            onCertificatesChanged?.();
           }
         } catch {
           logger.warn({ payload: message }, 'ignoring malformed mesh change notification');

@@ -1,10 +1,18 @@
-import type { DestinationIr, FilterChainIr, ProxyIr } from './ir';
+import type {
+  CertificateSourceIr,
+  DestinationIr,
+  FilterChainIr,
+  ProxyIr,
+  TrustSourceIr,
+} from './ir';
+
+type TlsSourceIr = CertificateSourceIr | TrustSourceIr;
 
 /**
  * What would make a proxy's configuration inconsistent (go-control-plane's `Consistent()` rule):
  * a cluster a route or TCP proxy names that is not sent, an EDS cluster without its
  * ClusterLoadAssignment (or one without its cluster), an RDS name without its RouteConfiguration,
- * a name sent twice. The translator builds consistent IR; this states the rule and tests hold it.
+ * an SDS secret Trellis serves that is not sent, a name sent twice. The translator builds consistent IR; this states the rule and tests hold it.
  */
 export function consistencyProblems(ir: ProxyIr): string[] {
   const problems: string[] = [];
@@ -35,6 +43,10 @@ export function consistencyProblems(ir: ProxyIr): string[] {
     'cluster load assignment',
     ir.endpoints.map((set) => set.clusterName),
   );
+  duplicates(
+    'secret',
+    ir.secrets.map((secret) => secret.name),
+  );
 
   const checkDestination = (where: string, destination: DestinationIr) => {
     const names =
@@ -57,7 +69,19 @@ export function consistencyProblems(ir: ProxyIr): string[] {
       }
     }
   };
+  const secrets = new Set(ir.secrets.map((secret) => secret.name));
+  const checkSecrets = (where: string, sources: ReadonlyArray<TlsSourceIr | undefined>) => {
+    for (const source of sources) {
+      if (source?.kind === 'ads' && !secrets.has(source.secretName)) {
+        problems.push(`${where} names secret ${source.secretName}, which is not sent`);
+      }
+    }
+  };
   const checkChain = (listener: string, chain: FilterChainIr) => {
+    checkSecrets(`listener ${listener}`, [
+      chain.tls?.certificate,
+      chain.tls?.clientValidation?.trust,
+    ]);
     const network = chain.network;
     if (network.kind === 'tcp') {
       checkDestination(`listener ${listener}`, network.destination);
@@ -86,6 +110,7 @@ export function consistencyProblems(ir: ProxyIr): string[] {
   }
   checkRoutes('route', ir.routeConfigurations);
   for (const cluster of ir.clusters) {
+    checkSecrets(`cluster ${cluster.name}`, [cluster.tls?.certificate, cluster.tls?.trust]);
     if (cluster.discovery.kind === 'eds' && !endpointSets.has(cluster.name)) {
       problems.push(`EDS cluster ${cluster.name} has no ClusterLoadAssignment`);
     }

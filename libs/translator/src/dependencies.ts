@@ -12,7 +12,8 @@ import type { MeshSnapshot } from './mesh-snapshot';
  *   exists (creating a node a backend names changes the translation that looked it up);
  * - `route/<virtualRouter>`: the routes of one virtual router, as a list;
  * - `<kind>/*`: the whole collection, because the translation iterated it (a proxyless client
- *   without backends reads every virtual service).
+ *   without backends reads every virtual service);
+ * - `certificate/<arn>`: one imported certificate, read whether or not it is imported.
  */
 export type MeshDependency = string;
 
@@ -55,6 +56,7 @@ export function recordingSnapshot(mesh: MeshSnapshot): {
     virtualRouters: new RecordingMap(mesh.virtualRouters, 'virtualRouter', dependencies),
     routes: new RecordingMap(mesh.routes, 'route', dependencies),
     virtualServices: new RecordingMap(mesh.virtualServices, 'virtualService', dependencies),
+    certificates: new RecordingMap(mesh.certificates ?? new Map(), 'certificate', dependencies),
   };
   return { mesh: recorded, dependencies };
 }
@@ -63,7 +65,7 @@ export function recordingSnapshot(mesh: MeshSnapshot): {
 class RecordingMap<V> implements ReadonlyMap<string, V> {
   constructor(
     private readonly inner: ReadonlyMap<string, V>,
-    private readonly kind: Exclude<ResourceKind, 'mesh'>,
+    private readonly kind: Exclude<ResourceKind, 'mesh'> | 'certificate',
     private readonly dependencies: Set<MeshDependency>,
   ) {}
 

@@ -9,6 +9,8 @@ export interface ProxyIr {
   clusters: ClusterIr[];
   /** ClusterLoadAssignments, one per EDS cluster. */
   endpoints: EndpointSetIr[];
+  /** Certificates and trust bundles Trellis serves over SDS, by secret name. */
+  secrets: SecretIr[];
 }
 
 /** The IR with every list sorted by name, in code-unit order (the same on every machine). */
@@ -20,6 +22,7 @@ export function sortedProxyIr(ir: ProxyIr): ProxyIr {
     routeConfigurations: byName(ir.routeConfigurations, (config) => config.name),
     clusters: byName(ir.clusters, (cluster) => cluster.name),
     endpoints: byName(ir.endpoints, (set) => set.clusterName),
+    secrets: byName(ir.secrets, (secret) => secret.name),
   };
 }
 
@@ -55,6 +58,13 @@ export interface ApiListenerIr {
 export interface FilterChainIr {
   /** The port the application connected to (original destination), for iptables traffic. */
   destinationPort?: number;
+  /**
+   * Only connections that start a TLS handshake (`tls`), read by the TLS inspector listener
+   * filter; unset matches any connection the other fields match.
+   */
+  transportProtocol?: 'tls';
+  /** Only TLS connections whose SNI is one of these (`*.example.com` wildcards allowed). */
+  serverNames?: string[];
   tls?: DownstreamTlsIr;
   network: HttpNetworkIr | TcpNetworkIr;
 }
@@ -62,6 +72,11 @@ export interface FilterChainIr {
 export interface HttpNetworkIr {
   kind: 'http';
   statPrefix: string;
+  /**
+   * Normalize the request path (RFC 3986 dot segments, `//` merged) before routing, as App Mesh's
+   * HTTP connection managers did (`normalize_path`, `merge_slashes`).
+   */
+  normalizePath: boolean;
   /** Accept HTTP/1.1 connection upgrades to WebSocket (App Mesh does on HTTP listeners). */
   websocket: boolean;
   routes: { kind: 'rds'; name: string } | { kind: 'inline'; config: RouteConfigurationIr };
@@ -99,6 +114,8 @@ export interface RouteConfigurationIr {
 
 export interface VirtualHostIr {
   name: string;
+  /** App Mesh's `aws.appmesh.aggregate_stats` tags (`TargetVirtualService`). */
+  statsTags?: StatsTagIr[];
   domains: string[];
   /** In match order: Envoy uses the first route that matches. */
   routes: RouteIr[];
@@ -157,6 +174,20 @@ export interface RetryIr {
   retriableStatusCodes: number[];
   numRetries: number;
   perTryTimeoutMs?: number;
+  /**
+   * Retry on another host than the ones tried (the `previous_hosts` predicate), picking a host up
+   * to this many times; unset retries wherever the load balancer picks.
+   */
+  otherHostAttempts?: number;
+}
+
+/**
+ * A tag App Mesh put on resources under the `aws.appmesh.aggregate_stats` metadata key, which its
+ * metric extension and dashboards read to aggregate Envoy stats by target.
+ */
+export interface StatsTagIr {
+  key: 'TargetVirtualNode' | 'TargetVirtualService';
+  value: string;
 }
 
 export interface ClusterIr {
@@ -169,6 +200,8 @@ export interface ClusterIr {
   outlierDetection?: OutlierDetectionIr;
   healthCheck?: HealthCheckIr;
   tls?: UpstreamTlsIr;
+  /** App Mesh's `aws.appmesh.aggregate_stats` tags (`TargetVirtualNode`). */
+  statsTags?: StatsTagIr[];
 }
 
 export type ClusterDiscoveryIr =
@@ -212,13 +245,21 @@ export interface HealthCheckIr {
   unhealthyThreshold: number;
 }
 
-/** A file on the proxy's file system, or a secret fetched over SDS from the local agent. */
+/**
+ * A file on the proxy's file system, a secret fetched over SDS from the local agent (`sds`), or a
+ * secret Trellis serves over SDS on the ADS stream (`ads`: certificates imported by ACM ARN).
+ */
 export type CertificateSourceIr =
   | { kind: 'file'; certificateChain: string; privateKey: string }
-  | { kind: 'sds'; secretName: string };
+  | { kind: 'sds' | 'ads'; secretName: string };
 
 export type TrustSourceIr =
-  { kind: 'file'; certificateChain: string } | { kind: 'sds'; secretName: string };
+  { kind: 'file'; certificateChain: string } | { kind: 'sds' | 'ads'; secretName: string };
+
+/** An SDS secret Trellis serves: a certificate with its key, or a trust bundle. PEM text. */
+export type SecretIr =
+  | { name: string; kind: 'certificate'; certificateChain: string; privateKey: string }
+  | { name: string; kind: 'trust'; trustedCa: string };
 
 export interface UpstreamTlsIr {
   certificate?: CertificateSourceIr;

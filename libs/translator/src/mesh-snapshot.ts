@@ -26,7 +26,20 @@ export interface MeshSnapshot {
   /** Routes by the name of their virtual router. */
   routes: ReadonlyMap<string, ReadonlyArray<NamedRoute>>;
   virtualServices: ReadonlyMap<string, VirtualServiceSpec>;
+  /**
+   * Certificates imported into Trellis (the `/v1/certificates` store) by ARN: what listeners and
+   * client policies naming ACM or ACM Private CA ARNs get. Unset: none imported.
+   */
+  certificates?: ReadonlyMap<string, ImportedCertificate>;
 }
+
+/**
+ * A certificate in Trellis' store, as the translator serves it over SDS. PEM text; the private key
+ * is only ever decrypted for this.
+ */
+export type ImportedCertificate =
+  | { kind: 'certificate'; certificateChain: string; privateKey: string }
+  | { kind: 'authority'; certificateChain: string };
 
 export interface NamedRoute {
   name: string;

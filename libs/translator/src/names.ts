@@ -72,6 +72,19 @@ export function passthroughClusterName(mesh: string): string {
 }
 
 /**
+ * `cds_egress_<mesh>_amazonaws`: App Mesh's ORIGINAL_DST cluster for AWS APIs (`*.amazonaws.com`),
+ * reachable under the DROP_ALL egress filter. Like the passthrough cluster it has no
+ * `_<protocol>_<port>` suffix, so no target-node cluster can have this name.
+ */
+export function amazonawsClusterName(mesh: string): string {
+  return `cds_egress_${mesh}_amazonaws`;
+}
+
+/** The TLS server names (SNI) of AWS APIs App Mesh let through DROP_ALL, on HTTPS. */
+export const AWS_API_SERVER_NAMES = ['*.amazonaws.com'];
+export const AWS_API_PORT = 443;
+
+/**
  * The catch-all virtual host of the ALLOW_ALL egress filter. Its only domain is `*`, so the only
  * virtual service it could clash with is one named `*`, which would clash on the domain anyway.
  */

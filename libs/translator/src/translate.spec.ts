@@ -7,6 +7,7 @@ import {
   CLUSTER_LOAD_ASSIGNMENT,
   LISTENER,
   ROUTE_CONFIGURATION,
+  SECRET,
   type TypeUrl,
 } from '../../xds/src/resource-types';
 import { validateResource } from '../../xds/src/validation/validate-resource';
@@ -29,6 +30,7 @@ const OUTPUT_TYPES: Record<Exclude<Output, 'errors'>, TypeUrl> = {
   routes: ROUTE_CONFIGURATION,
   clusters: CLUSTER,
   endpoints: CLUSTER_LOAD_ASSIGNMENT,
+  secrets: SECRET,
 };
 
 function messageType(resource: XdsResource) {
@@ -51,6 +53,7 @@ describe.each(caseNames())('translation golden case %s', (name) => {
     routes: [],
     clusters: [],
     endpoints: [],
+    secrets: [],
     errors: translation.errors,
   };
   for (const [output, typeUrl] of Object.entries(OUTPUT_TYPES) as [Output, TypeUrl][]) {

@@ -57,9 +57,10 @@ function proxyKindIr(
       // Parsed from the node id, but not translated yet: the gateway gets an empty
       // configuration, and the reason is reported with the translation errors.
       errors.add(
+        'unsupported',
         resourcePath.virtualGateway(proxy.virtualGateway),
         'virtual gateways are not served yet: this proxy receives no configuration',
       );
-      return { listeners: [], routeConfigurations: [], clusters: [], endpoints: [] };
+      return { listeners: [], routeConfigurations: [], clusters: [], endpoints: [], secrets: [] };
   }
 }

@@ -1,8 +1,11 @@
+import type { DiagnosticKind } from '../../mesh-model/src/diagnostics';
+
 /**
- * A problem that kept part of a mesh from being translated. `path` names the App Mesh resource
- * and field: `virtualNode/web.spec.backends[0].virtualService.virtualServiceName`.
+ * A problem that kept part of a mesh from being translated as written. `path` names the App Mesh
+ * resource and field: `virtualNode/web.spec.backends[0].virtualService.virtualServiceName`.
  */
 export interface TranslationError {
+  kind: DiagnosticKind;
   path: string;
   message: string;
 }
@@ -11,8 +14,8 @@ export interface TranslationError {
 export class TranslationErrors {
   private readonly collected: TranslationError[] = [];
 
-  add(path: string, message: string): void {
-    this.collected.push({ path, message });
+  add(kind: DiagnosticKind, path: string, message: string): void {
+    this.collected.push({ kind, path, message });
   }
 
   /** Sorted, without duplicates: a resource reached twice reports its problem once. */
@@ -20,7 +23,7 @@ export class TranslationErrors {
     const seen = new Set<string>();
     return this.collected
       .filter((error) => {
-        const key = `${error.path}\u0000${error.message}`;
+        const key = `${error.kind}\u0000${error.path}\u0000${error.message}`;
         if (seen.has(key)) return false;
         seen.add(key);
         return true;

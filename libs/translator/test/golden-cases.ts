@@ -12,6 +12,7 @@ import type {
 import type {
   CloudMapInstance,
   EndpointRegistry,
+  ImportedCertificate,
   MeshSnapshot,
   ProxyTarget,
   VirtualNodeProxy,
@@ -25,7 +26,14 @@ import type {
 export const TESTDATA = path.join(__dirname, '..', 'testdata');
 export const UPDATE_GOLDEN = process.env.UPDATE_GOLDEN === '1';
 
-export const OUTPUTS = ['listeners', 'routes', 'clusters', 'endpoints', 'errors'] as const;
+export const OUTPUTS = [
+  'listeners',
+  'routes',
+  'clusters',
+  'endpoints',
+  'secrets',
+  'errors',
+] as const;
 export type Output = (typeof OUTPUTS)[number];
 
 /** A case's input as written in `<case>.in.yaml`. */
@@ -45,6 +53,8 @@ interface CaseFile {
   };
   /** Cloud Map instances by `<namespace>/<service>`; absent: no registry. */
   cloudMap?: Record<string, CloudMapInstance[]>;
+  /** Certificates imported into Trellis, by ACM or ACM Private CA ARN. */
+  certificates?: Record<string, ImportedCertificate>;
 }
 
 export interface GoldenCase {
@@ -109,6 +119,9 @@ export function readCase(name: string): GoldenCase {
       virtualRouters: new Map(Object.entries(input.virtualRouters ?? {})),
       routes: new Map(Object.entries(input.routes ?? {})),
       virtualServices: new Map(Object.entries(input.virtualServices ?? {})),
+      ...(file.certificates !== undefined && {
+        certificates: new Map(Object.entries(file.certificates)),
+      }),
     },
     proxy: {
       kind: proxy.kind,

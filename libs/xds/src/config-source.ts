@@ -2,11 +2,22 @@ import type { Node } from '../../envoy-api/generated/envoy/config/core/v3/base';
 import type { EncodedResource, XdsResource } from './encoded-resource';
 import type { TypeUrl } from './resource-types';
 
+/** A problem the source met building a group's configuration, shown in proxy status. */
+export interface ConfigDiagnostic {
+  /** One of the kinds the source defines (App Mesh: libs/mesh-model diagnostics.ts). */
+  kind: string;
+  /** What it belongs to, e.g. `virtualNode/web.spec.listeners[0]`. */
+  resource: string;
+  message: string;
+}
+
 /** What a configuration source wants a group of proxies to have. */
 export interface ConfigSnapshot {
   /** The mesh revision the snapshot was built from, if the source has one. */
   revision?: number;
   resources: readonly XdsResource[];
+  /** What could not be put in `resources` as the source describes it. */
+  diagnostics?: readonly ConfigDiagnostic[];
 }
 
 /**
@@ -38,6 +49,7 @@ export interface EncodedSnapshot {
   resources: ReadonlyMap<TypeUrl, ReadonlyMap<string, EncodedResource>>;
   /** Resources withheld because they break Envoy's validation rules. */
   rejected: readonly EncodedResource[];
+  diagnostics?: readonly ConfigDiagnostic[];
 }
 
 export const EMPTY_SNAPSHOT: EncodedSnapshot = {

@@ -1,4 +1,5 @@
 import type { ValidationFailure } from './validation/resource-validator';
+import type { ConfigDiagnostic } from './config-source';
 import type { SyncState } from './type-status';
 
 /** One resource type of one proxy, as `GET /v1/proxies` shows it. */
@@ -35,6 +36,11 @@ export interface ProxyStatus {
   types: TypeSyncStatus[];
   /** Resources withheld from this proxy because they break Envoy's validation rules. */
   rejectedResources: Array<{ typeUrl: string; name: string; failures: ValidationFailure[] }>;
+  /**
+   * Everything that keeps this proxy from having its configuration as written: the source's
+   * translation problems, withheld resources (`invalid-resource`) and NACKs (`nack`).
+   */
+  diagnostics: ConfigDiagnostic[];
 }
 
 const STATE_ORDER: SyncState[] = ['NACKED', 'STALE', 'NOT_SENT', 'SYNCED'];

@@ -4,17 +4,25 @@ export const ROUTE_CONFIGURATION = 'type.googleapis.com/envoy.config.route.v3.Ro
 export const CLUSTER = 'type.googleapis.com/envoy.config.cluster.v3.Cluster';
 export const CLUSTER_LOAD_ASSIGNMENT =
   'type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment';
+/** SDS: certificates and trust bundles Trellis serves (imported by ACM ARN), by name like EDS. */
+export const SECRET = 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret';
 
 export type TypeUrl =
-  typeof LISTENER | typeof ROUTE_CONFIGURATION | typeof CLUSTER | typeof CLUSTER_LOAD_ASSIGNMENT;
+  | typeof LISTENER
+  | typeof ROUTE_CONFIGURATION
+  | typeof CLUSTER
+  | typeof CLUSTER_LOAD_ASSIGNMENT
+  | typeof SECRET;
 
 /**
- * Make-before-break order for one ADS push: clusters, their endpoints, listeners, then the
- * routes that point at the clusters (xDS protocol, "Eventual consistency considerations").
+ * Make-before-break order for one ADS push: clusters, their endpoints, the secrets clusters and
+ * listeners name, listeners, then the routes that point at the clusters (xDS protocol, "Eventual
+ * consistency considerations").
  */
 export const PUSH_ORDER: readonly TypeUrl[] = [
   CLUSTER,
   CLUSTER_LOAD_ASSIGNMENT,
+  SECRET,
   LISTENER,
   ROUTE_CONFIGURATION,
 ];
@@ -37,4 +45,5 @@ export const TYPE_SHORT_NAMES: Record<TypeUrl, string> = {
   [ROUTE_CONFIGURATION]: 'RDS',
   [CLUSTER]: 'CDS',
   [CLUSTER_LOAD_ASSIGNMENT]: 'EDS',
+  [SECRET]: 'SDS',
 };

@@ -218,7 +218,12 @@ export class XdsEngine {
           // set versions keyed by them, carry over.
           const snapshot =
             loaded && loaded.resources === group.encodedFrom
-              ? { ...group.snapshot, revision: loaded.revision, publishedAt }
+              ? {
+                  ...group.snapshot,
+                  revision: loaded.revision,
+                  publishedAt,
+                  diagnostics: loaded.diagnostics,
+                }
               : this.encode(key, loaded, publishedAt, group.snapshot);
           group.snapshot = snapshot;
           group.encodedFrom = loaded?.resources;
@@ -292,7 +297,13 @@ export class XdsEngine {
       byName.set(resource.name, encoded);
     }
     this.metrics.bytesEncoded.inc(this.encoder.bytesEncoded - before);
-    return { revision: snapshot?.revision, publishedAt, resources, rejected };
+    return {
+      revision: snapshot?.revision,
+      publishedAt,
+      resources,
+      rejected,
+      diagnostics: snapshot?.diagnostics,
+    };
   }
 
   private logRejection(group: string, resource: EncodedResource): void {
@@ -424,6 +435,23 @@ export class ProxyStream {
         name: r.name,
         failures: [...r.failures],
       })),
+      diagnostics: [
+        ...(this.snapshot.diagnostics ?? []),
+        ...this.snapshot.rejected.map((r) => ({
+          kind: 'invalid-resource',
+          resource: `${TYPE_SHORT_NAMES[r.typeUrl]} ${r.name}`,
+          message: `withheld, breaks Envoy's validation rules: ${r.failures
+            .map((failure) => `${failure.path}: ${failure.message}`)
+            .join('; ')}`,
+        })),
+        ...types
+          .filter((t) => t.state === 'NACKED' && t.lastNack !== undefined)
+          .map((t) => ({
+            kind: 'nack',
+            resource: `${t.type} ${t.lastNack!.version}`,
+            message: `the proxy rejected ${t.type} version ${t.lastNack!.version}: ${t.lastNack!.message}`,
+          })),
+      ],
     };
   }
 

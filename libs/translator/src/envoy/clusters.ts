@@ -25,6 +25,7 @@ import type {
 import { duration } from './addresses';
 import { clusterLoadAssignment } from './endpoints';
 import { ADS } from './config-sources';
+import { aggregateStatsMetadata } from './metadata';
 import { upstreamTlsTransportSocket } from './tls';
 
 /**
@@ -45,6 +46,7 @@ export function cluster(ir: ClusterIr): Cluster {
     }),
     ...(ir.healthCheck !== undefined && { healthChecks: [healthCheck(ir.healthCheck)] }),
     ...(ir.tls !== undefined && { transportSocket: upstreamTlsTransportSocket(ir.tls) }),
+    ...(ir.statsTags !== undefined && { metadata: aggregateStatsMetadata(ir.statsTags) }),
   };
 }
 

@@ -7,6 +7,7 @@ import type {
 } from '../../../envoy-api/generated/envoy/config/listener/v3/listener_components';
 import { Router } from '../../../envoy-api/generated/envoy/extensions/filters/http/router/v3/router';
 import { OriginalDst } from '../../../envoy-api/generated/envoy/extensions/filters/listener/original_dst/v3/original_dst';
+import { TlsInspector } from '../../../envoy-api/generated/envoy/extensions/filters/listener/tls_inspector/v3/tls_inspector';
 import {
   HttpConnectionManager,
   HttpConnectionManager_CodecType,
@@ -47,7 +48,10 @@ export function socketListener(listener: SocketListenerIr): Listener {
     ...(listener.defaultFilterChain !== undefined && {
       defaultFilterChain: filterChain(listener.defaultFilterChain),
     }),
-    listenerFilters: [originalDstListenerFilter()],
+    listenerFilters: [
+      originalDstListenerFilter(),
+      ...(listener.filterChains.some(readsTlsHandshake) ? [tlsInspectorListenerFilter()] : []),
+    ],
     trafficDirection:
       listener.direction === 'inbound' ? TrafficDirection.INBOUND : TrafficDirection.OUTBOUND,
   };
@@ -60,11 +64,37 @@ export function originalDstListenerFilter(): ListenerFilter {
   };
 }
 
-export function filterChain(chain: FilterChainIr): FilterChain {
+/**
+ * Reads the first bytes of a connection to tell TLS from plaintext and find the SNI, which filter
+ * chains matching on `transport_protocol` or `server_names` need.
+ * https://www.envoyproxy.io/docs/envoy/latest/configuration/listeners/listener_filters/tls_inspector
+ */
+export function tlsInspectorListenerFilter(): ListenerFilter {
   return {
-    ...(chain.destinationPort !== undefined && {
-      filterChainMatch: { destinationPort: chain.destinationPort },
-    }),
+    name: 'envoy.filters.listener.tls_inspector',
+    configType: { $case: 'typedConfig', value: packAny(TlsInspector, {}) },
+  };
+}
+
+function readsTlsHandshake(chain: FilterChainIr): boolean {
+  return chain.transportProtocol !== undefined || chain.serverNames !== undefined;
+}
+
+export function filterChain(chain: FilterChainIr): FilterChain {
+  const matched =
+    chain.destinationPort !== undefined || readsTlsHandshake(chain)
+      ? {
+          filterChainMatch: {
+            ...(chain.destinationPort !== undefined && { destinationPort: chain.destinationPort }),
+            ...(chain.serverNames !== undefined && { serverNames: [...chain.serverNames] }),
+            ...(chain.transportProtocol !== undefined && {
+              transportProtocol: chain.transportProtocol,
+            }),
+          },
+        }
+      : {};
+  return {
+    ...matched,
     filters: [
       chain.network.kind === 'http'
         ? httpConnectionManagerFilter(httpConnectionManager(chain.network))
@@ -101,6 +131,7 @@ export function httpConnectionManager(network: HttpNetworkIr): HttpConnectionMan
         ? { $case: 'rds', value: { configSource: ADS, routeConfigName: network.routes.name } }
         : { $case: 'routeConfig', value: routeConfiguration(network.routes.config) },
     httpFilters: [routerFilter()],
+    ...(network.normalizePath && { normalizePath: true, mergeSlashes: true }),
     ...(network.tracing !== undefined && { tracing: xrayTracing(network.tracing) }),
     ...(network.accessLog !== undefined && { accessLog: [fileAccessLog(network.accessLog)] }),
     ...(network.websocket && { upgradeConfigs: [{ upgradeType: 'websocket' }] }),

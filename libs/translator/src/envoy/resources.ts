@@ -5,6 +5,7 @@ import {
   LISTENER,
   PUSH_ORDER,
   ROUTE_CONFIGURATION,
+  SECRET,
   type TypeUrl,
 } from '../../../xds/src/resource-types';
 import type { ListenerIr, ProxyIr } from '../ir';
@@ -14,6 +15,7 @@ import { clusterLoadAssignment } from './endpoints';
 import type { EnvoyMessageCache } from './message-cache';
 import { apiListener, socketListener } from './listeners';
 import { routeConfiguration } from './routes';
+import { secret } from './tls';
 
 /**
  * The last step: a proxy's IR as xDS resources, in push order (clusters, endpoints, listeners,
@@ -42,6 +44,7 @@ export function envoyResources(ir: ProxyIr, messages?: EnvoyMessageCache): XdsRe
       name: l.name,
       message: listener(l),
     })),
+    ...ir.secrets.map((s): XdsResource => ({ typeUrl: SECRET, name: s.name, message: secret(s) })),
     ...ir.routeConfigurations.map((config): XdsResource => ({
       typeUrl: ROUTE_CONFIGURATION,
       name: config.name,

@@ -9,7 +9,9 @@ import type {
   VirtualHost,
   WeightedCluster,
 } from '../../../envoy-api/generated/envoy/config/route/v3/route_components';
+import { PreviousHostsPredicate } from '../../../envoy-api/generated/envoy/extensions/retry/host/previous_hosts/v3/previous_hosts';
 import type { StringMatcher } from '../../../envoy-api/generated/envoy/type/matcher/v3/string';
+import { packAny } from '../../../envoy-api/src/any';
 import type {
   DestinationIr,
   HeaderMatchIr,
@@ -24,13 +26,19 @@ import type {
   WeightedClusterIr,
 } from '../ir';
 import { duration } from './addresses';
+import { aggregateStatsMetadata } from './metadata';
 
 export function routeConfiguration(config: RouteConfigurationIr): RouteConfiguration {
   return { name: config.name, virtualHosts: config.virtualHosts.map(virtualHost) };
 }
 
 export function virtualHost(host: VirtualHostIr): VirtualHost {
-  return { name: host.name, domains: [...host.domains], routes: host.routes.map(route) };
+  return {
+    name: host.name,
+    domains: [...host.domains],
+    routes: host.routes.map(route),
+    ...(host.statsTags !== undefined && { metadata: aggregateStatsMetadata(host.statsTags) }),
+  };
 }
 
 export function route(ir: RouteIr): Route {
@@ -140,6 +148,15 @@ export function retryPolicy(retry: RetryIr): RetryPolicy {
     ...(retry.perTryTimeoutMs !== undefined && { perTryTimeout: duration(retry.perTryTimeoutMs) }),
     ...(retry.retriableStatusCodes.length > 0 && {
       retriableStatusCodes: [...retry.retriableStatusCodes],
+    }),
+    ...(retry.otherHostAttempts !== undefined && {
+      retryHostPredicate: [
+        {
+          name: 'envoy.retry_host_predicates.previous_hosts',
+          configType: { $case: 'typedConfig', value: packAny(PreviousHostsPredicate, {}) },
+        },
+      ],
+      hostSelectionRetryMaxAttempts: retry.otherHostAttempts,
     }),
   };
 }

@@ -3,7 +3,7 @@ import {
   type SubjectAltNameMatcher,
 } from '../../../envoy-api/generated/envoy/extensions/transport_sockets/tls/v3/common';
 import type { CertificateSourceIr, TrustSourceIr } from '../ir';
-import { LOCAL_SDS } from './config-sources';
+import { ADS, LOCAL_SDS } from './config-sources';
 import { commonTlsContext, sdsSecretConfig, subjectAltNameMatcher } from './tls';
 
 describe('commonTlsContext', () => {
@@ -41,10 +41,10 @@ describe('commonTlsContext', () => {
       { kind: 'sds' as const, secretName: 'cert' },
       { trust: sdsTrust, subjectAlternativeNames: [] },
       {
-        tlsCertificateSdsSecretConfigs: [sdsSecretConfig('cert')],
+        tlsCertificateSdsSecretConfigs: [sdsSecretConfig({ kind: 'sds', secretName: 'cert' })],
         validationContextType: {
           $case: 'validationContextSdsSecretConfig',
-          value: sdsSecretConfig('bundle'),
+          value: sdsSecretConfig(sdsTrust),
         },
       },
     ],
@@ -59,7 +59,7 @@ describe('commonTlsContext', () => {
             defaultValidationContext: {
               matchTypedSubjectAltNames: [subjectAltNameMatcher('spiffe://shop/a')],
             },
-            validationContextSdsSecretConfig: sdsSecretConfig('bundle'),
+            validationContextSdsSecretConfig: sdsSecretConfig(sdsTrust),
           },
         },
       },
@@ -73,7 +73,17 @@ describe('commonTlsContext', () => {
   });
 
   it('fetches SDS secrets from the local agent', () => {
-    expect(sdsSecretConfig('s')).toEqual({ name: 's', sdsConfig: LOCAL_SDS });
+    expect(sdsSecretConfig({ kind: 'sds', secretName: 's' })).toEqual({
+      name: 's',
+      sdsConfig: LOCAL_SDS,
+    });
+  });
+
+  it('fetches imported certificates from Trellis over ADS', () => {
+    expect(sdsSecretConfig({ kind: 'ads', secretName: 'arn:c' })).toEqual({
+      name: 'arn:c',
+      sdsConfig: ADS,
+    });
   });
 });
 

@@ -4,15 +4,24 @@ import {
   type CertificateValidationContext,
   type SubjectAltNameMatcher,
 } from '../../../envoy-api/generated/envoy/extensions/transport_sockets/tls/v3/common';
-import type { SdsSecretConfig } from '../../../envoy-api/generated/envoy/extensions/transport_sockets/tls/v3/secret';
+import type {
+  SdsSecretConfig,
+  Secret,
+} from '../../../envoy-api/generated/envoy/extensions/transport_sockets/tls/v3/secret';
 import {
   DownstreamTlsContext,
   UpstreamTlsContext,
   type CommonTlsContext,
 } from '../../../envoy-api/generated/envoy/extensions/transport_sockets/tls/v3/tls';
 import { packAny } from '../../../envoy-api/src/any';
-import type { CertificateSourceIr, DownstreamTlsIr, TrustSourceIr, UpstreamTlsIr } from '../ir';
-import { LOCAL_SDS } from './config-sources';
+import type {
+  CertificateSourceIr,
+  DownstreamTlsIr,
+  SecretIr,
+  TrustSourceIr,
+  UpstreamTlsIr,
+} from '../ir';
+import { ADS, LOCAL_SDS } from './config-sources';
 
 /** TLS to a backend: the trust validates the server, the optional certificate is presented. */
 export function upstreamTlsTransportSocket(tls: UpstreamTlsIr): TransportSocket {
@@ -57,8 +66,8 @@ export function commonTlsContext(
         },
       ],
     }),
-    ...(certificate?.kind === 'sds' && {
-      tlsCertificateSdsSecretConfigs: [sdsSecretConfig(certificate.secretName)],
+    ...((certificate?.kind === 'sds' || certificate?.kind === 'ads') && {
+      tlsCertificateSdsSecretConfigs: [sdsSecretConfig(certificate)],
     }),
     ...(validation !== undefined && {
       validationContextType: validationContextType(
@@ -92,13 +101,13 @@ function validationContextType(
     };
   }
   if (subjectAlternativeNames.length === 0) {
-    return { $case: 'validationContextSdsSecretConfig', value: sdsSecretConfig(trust.secretName) };
+    return { $case: 'validationContextSdsSecretConfig', value: sdsSecretConfig(trust) };
   }
   return {
     $case: 'combinedValidationContext',
     value: {
       defaultValidationContext: names,
-      validationContextSdsSecretConfig: sdsSecretConfig(trust.secretName),
+      validationContextSdsSecretConfig: sdsSecretConfig(trust),
     },
   };
 }
@@ -113,7 +122,35 @@ export function subjectAltNameMatcher(name: string): SubjectAltNameMatcher {
   };
 }
 
-/** An SDS secret served by the local agent (see LOCAL_SDS). */
-export function sdsSecretConfig(name: string): SdsSecretConfig {
-  return { name, sdsConfig: LOCAL_SDS };
+/**
+ * An SDS secret: served by the local agent (`sds`, see LOCAL_SDS), or by Trellis on the ADS stream
+ * (`ads`, certificates imported by ACM ARN).
+ */
+export function sdsSecretConfig(secret: {
+  kind: 'sds' | 'ads';
+  secretName: string;
+}): SdsSecretConfig {
+  return { name: secret.secretName, sdsConfig: secret.kind === 'ads' ? ADS : LOCAL_SDS };
+}
+
+/** A secret Trellis serves: a certificate with its private key, or a trust bundle, inline. */
+export function secret(ir: SecretIr): Secret {
+  return {
+    name: ir.name,
+    type:
+      ir.kind === 'certificate'
+        ? {
+            $case: 'tlsCertificate',
+            value: {
+              certificateChain: {
+                specifier: { $case: 'inlineString', value: ir.certificateChain },
+              },
+              privateKey: { specifier: { $case: 'inlineString', value: ir.privateKey } },
+            },
+          }
+        : {
+            $case: 'validationContext',
+            value: { trustedCa: { specifier: { $case: 'inlineString', value: ir.trustedCa } } },
+          },
+  };
 }

@@ -13,7 +13,7 @@ import { outlierDetection } from './listener-policies';
 import { allServicesAsBackends, backendsOf, type Backend } from './proxy-settings';
 import { httpRoute } from './routes';
 import { proxylessTargetEndpoints } from './service-discovery';
-import { upstreamTls } from './tls';
+import { clientPolicyRequiresTls } from './tls';
 import { servicePorts, type ResolvedTarget, type ServicePort } from './virtual-services';
 
 /**
@@ -33,10 +33,20 @@ export function proxylessIr(
   registry: EndpointRegistry | undefined,
   errors: TranslationErrors,
 ): ProxyIr {
-  const ir: ProxyIr = { listeners: [], routeConfigurations: [], clusters: [], endpoints: [] };
+  const ir: ProxyIr = {
+    listeners: [],
+    routeConfigurations: [],
+    clusters: [],
+    endpoints: [],
+    secrets: [],
+  };
   const node = mesh.virtualNodes.get(nodeName);
   if (node === undefined) {
-    errors.add(resourcePath.virtualNode(nodeName), 'virtual node does not exist');
+    errors.add(
+      'missing-reference',
+      resourcePath.virtualNode(nodeName),
+      'virtual node does not exist',
+    );
     return ir;
   }
   const backends =
@@ -86,16 +96,13 @@ function tlsFree(backend: Backend, ports: ServicePort[], errors: TranslationErro
   const needsTls = ports.some((servicePort) =>
     servicePort.routes.some((route) =>
       route.targets.some((target) => {
-        const { port, protocol } = target.listener.portMapping;
-        return (
-          upstreamTls(backend.clientPolicy, port, protocol, errors, backend.policyPath).kind !==
-          'none'
-        );
+        return clientPolicyRequiresTls(backend.clientPolicy, target.listener.portMapping.port);
       }),
     ),
   );
   if (needsTls) {
     errors.add(
+      'unsupported',
       backend.policyPath,
       `proxyless gRPC clients cannot use App Mesh client TLS; virtual service ${backend.serviceName} is left out`,
     );

@@ -4,6 +4,9 @@ import { retryPolicy } from './retry-policies';
 import { MATCH_EVERYTHING } from './route-matches';
 import type { ResolvedRoute, ResolvedTarget } from './virtual-services';
 
+/** `host_selection_retry_max_attempts` of App Mesh's route retry policies. */
+export const OTHER_HOST_ATTEMPTS = 5;
+
 /** Names the cluster of a target: sidecars and proxyless clients name theirs differently. */
 export type ClusterNameOf = (target: ResolvedTarget) => string;
 
@@ -46,7 +49,12 @@ export function httpRoute(
       ...(timeoutMs !== undefined &&
         (client === 'sidecar' ? { timeoutMs } : { maxStreamDurationMs: timeoutMs })),
       ...(route.idleTimeoutMs !== undefined && { idleTimeoutMs: route.idleTimeoutMs }),
-      retry: retryPolicy(route.retryPolicy),
+      retry: {
+        ...retryPolicy(route.retryPolicy),
+        // App Mesh's Envoy retried on another host (previous_hosts), up to 5 host picks; gRPC
+        // clients have no host predicates (gRFC A44).
+        ...(client === 'sidecar' && { otherHostAttempts: OTHER_HOST_ATTEMPTS }),
+      },
     },
   };
 }

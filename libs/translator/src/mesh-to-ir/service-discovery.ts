@@ -85,7 +85,11 @@ export function sidecarTargetDiscovery(
   const discovery = target.node.serviceDiscovery;
   const preference = ipPreferenceOf(target.node, mesh);
   if (discovery === undefined) {
-    errors.add(path, `virtual node ${target.nodeName} has no serviceDiscovery to send traffic to`);
+    errors.add(
+      'missing-reference',
+      path,
+      `virtual node ${target.nodeName} has no serviceDiscovery to send traffic to`,
+    );
     return { discovery: { kind: 'static', endpoints: [] } };
   }
   if ('awsCloudMap' in discovery) {
@@ -121,7 +125,11 @@ export function proxylessTargetEndpoints(
 ): SocketAddressIr[] {
   const discovery = target.node.serviceDiscovery;
   if (discovery === undefined) {
-    errors.add(path, `virtual node ${target.nodeName} has no serviceDiscovery to send traffic to`);
+    errors.add(
+      'missing-reference',
+      path,
+      `virtual node ${target.nodeName} has no serviceDiscovery to send traffic to`,
+    );
     return [];
   }
   if ('awsCloudMap' in discovery) {
@@ -130,6 +138,7 @@ export function proxylessTargetEndpoints(
   }
   if (isIP(discovery.dns.hostname) === 0) {
     errors.add(
+      'unsupported',
       path,
       `virtual node ${target.nodeName} uses DNS name ${discovery.dns.hostname}; proxyless gRPC ` +
         'clients need IP endpoints (an IP literal or Cloud Map), so it gets no endpoints',
@@ -166,6 +175,7 @@ function cloudMapEndpoints(
   for (const instance of matching) {
     if (isIP(instance.address) === 0) {
       errors.add(
+        'invalid-resource',
         `virtualNode/${target.nodeName}.spec.serviceDiscovery.awsCloudMap`,
         `Cloud Map instance address ${instance.address} is not an IP address`,
       );
@@ -203,4 +213,16 @@ function uniqueSorted(endpoints: SocketAddressIr[]): SocketAddressIr[] {
   return [...byKey.values()].sort(
     (a, b) => compareStrings(a.address, b.address) || a.port - b.port,
   );
+}
+
+/**
+ * The name a virtual node is discovered by: its DNS hostname, or `<service>.<namespace>` in Cloud
+ * Map. App Mesh required an ACM certificate of a virtual node to name it, and checked it when a
+ * client policy trusted ACM Private CAs without naming subject alternative names.
+ */
+export function serviceDiscoveryName(node: VirtualNodeSpec): string | undefined {
+  const discovery = node.serviceDiscovery;
+  if (discovery === undefined) return undefined;
+  if ('dns' in discovery) return discovery.dns.hostname;
+  return `${discovery.awsCloudMap.serviceName}.${discovery.awsCloudMap.namespaceName}`;
 }

@@ -23,6 +23,9 @@ import {
   INGRESS_VIRTUAL_HOST,
   PASSTHROUGH_ROUTE,
   PASSTHROUGH_VIRTUAL_HOST,
+  AWS_API_PORT,
+  AWS_API_SERVER_NAMES,
+  amazonawsClusterName,
   egressClusterName,
   egressRouteConfigurationName,
   ingressClusterName,
@@ -45,9 +48,10 @@ import {
   bindAddress,
   ipPreferenceOf,
   localAppAddress,
+  serviceDiscoveryName,
   sidecarTargetDiscovery,
 } from './service-discovery';
-import { downstreamTls, upstreamTls, type TlsDecision } from './tls';
+import { ServedSecrets, downstreamTls, upstreamTls, type TlsDecision } from './tls';
 import { servicePorts, type ResolvedTarget, type ServicePort } from './virtual-services';
 
 /** What every part of one sidecar's translation reads. */
@@ -57,6 +61,7 @@ interface Sidecar {
   node: VirtualNodeSpec;
   registry: EndpointRegistry | undefined;
   errors: TranslationErrors;
+  secrets: ServedSecrets;
   tracing?: TracingIr;
   accessLog?: AccessLogIr;
 }
@@ -74,8 +79,12 @@ export function sidecarIr(
 ): ProxyIr {
   const node = mesh.virtualNodes.get(nodeName);
   if (node === undefined) {
-    errors.add(resourcePath.virtualNode(nodeName), 'virtual node does not exist');
-    return { listeners: [], routeConfigurations: [], clusters: [], endpoints: [] };
+    errors.add(
+      'missing-reference',
+      resourcePath.virtualNode(nodeName),
+      'virtual node does not exist',
+    );
+    return { listeners: [], routeConfigurations: [], clusters: [], endpoints: [], secrets: [] };
   }
   const traced = tracing(tracingSettings, mesh.meshName, nodeName);
   const logged = accessLog(node.logging);
@@ -85,6 +94,7 @@ export function sidecarIr(
     node,
     registry,
     errors,
+    secrets: new ServedSecrets(mesh.certificates),
     ...(traced !== undefined && { tracing: traced }),
     ...(logged !== undefined && { accessLog: logged }),
   };
@@ -95,6 +105,7 @@ export function sidecarIr(
     routeConfigurations: egress.routeConfigurations,
     clusters: [...ingress.clusters, ...egress.clusters],
     endpoints: egress.endpoints,
+    secrets: sidecar.secrets.list(),
   });
 }
 
@@ -109,8 +120,9 @@ function ingressIr(sidecar: Sidecar): Pick<ProxyIr, 'listeners' | 'clusters'> {
   (node.listeners ?? []).forEach((listener, index) => {
     const path = `${resourcePath.virtualNode(nodeName)}.spec.listeners[${index}]`;
     const { protocol, port } = listener.portMapping;
-    const tls = downstreamTls(listener.tls, protocol, errors, path);
-    if (tls.kind === 'unsupported') return;
+    const tls = downstreamTls(listener.tls, protocol, sidecar.secrets, errors, path);
+    const permissive = listener.tls?.mode === 'PERMISSIVE';
+    if (tls.kind === 'unsupported' && !permissive) return;
     const clusterName = ingressClusterName(mesh.meshName, nodeName, protocol, port);
     clusters.push({
       name: clusterName,
@@ -119,11 +131,18 @@ function ingressIr(sidecar: Sidecar): Pick<ProxyIr, 'listeners' | 'clusters'> {
       ...upstreamProtocol(protocol),
       circuitBreaker: circuitBreaker(listener.connectionPool),
     });
-    chains.push({
-      destinationPort: port,
-      ...(tls.kind === 'tls' && { tls: tls.tls }),
-      network: ingressNetwork(sidecar, listener, clusterName),
-    });
+    const network = ingressNetwork(sidecar, listener, clusterName);
+    if (tls.kind === 'tls') {
+      // PERMISSIVE: the TLS inspector tells a TLS handshake from plaintext, so TLS connections
+      // take the TLS chain and the rest the plaintext one (App Mesh's staged TLS rollout).
+      chains.push({
+        destinationPort: port,
+        ...(permissive && { transportProtocol: 'tls' as const }),
+        tls: tls.tls,
+        network,
+      });
+    }
+    if (tls.kind !== 'tls' || permissive) chains.push({ destinationPort: port, network });
   });
   if (chains.length === 0) return { listeners: [], clusters };
   return {
@@ -133,7 +152,7 @@ function ingressIr(sidecar: Sidecar): Pick<ProxyIr, 'listeners' | 'clusters'> {
         name: INGRESS_LISTENER,
         address: bindAddress(preference, INGRESS_PORT),
         direction: 'inbound',
-        filterChains: chains.sort((a, b) => (a.destinationPort ?? 0) - (b.destinationPort ?? 0)),
+        filterChains: chains.sort(byFilterChainMatch),
       },
     ],
     clusters,
@@ -159,6 +178,7 @@ function ingressNetwork(
   return {
     kind: 'http',
     statPrefix: INGRESS_STAT_PREFIX,
+    normalizePath: true,
     websocket: protocol === 'http',
     routes: {
       kind: 'inline',
@@ -207,7 +227,7 @@ interface ClusterRequest {
   tls: TlsDecision<UpstreamTlsIr>;
 }
 
-function egressIr(sidecar: Sidecar): ProxyIr {
+function egressIr(sidecar: Sidecar): Omit<ProxyIr, 'secrets'> {
   const { mesh, node } = sidecar;
   const { ports, requests } = egressPorts(sidecar);
   const { clusters, endpoints } = egressClusters(sidecar, requests);
@@ -237,12 +257,36 @@ function egressIr(sidecar: Sidecar): ProxyIr {
       network: {
         kind: 'http',
         statPrefix: EGRESS_STAT_PREFIX,
+        normalizePath: true,
         websocket: egressPort.protocol === 'http',
         routes: { kind: 'rds', name },
         ...(sidecar.tracing !== undefined && { tracing: sidecar.tracing }),
         ...(sidecar.accessLog !== undefined && { accessLog: sidecar.accessLog }),
       },
     });
+  }
+
+  if (passthrough === undefined) {
+    // DROP_ALL still lets applications reach AWS APIs (App Mesh user guide, meshes: "any traffic
+    // to *.amazonaws.com"): HTTPS whose SNI is an AWS API host goes where it was sent.
+    const amazonaws = amazonawsClusterName(mesh.meshName);
+    clusters.push({
+      name: amazonaws,
+      discovery: { kind: 'originalDst' },
+      connectTimeoutMs: CONNECT_TIMEOUT_MS,
+    });
+    chains.push({
+      destinationPort: AWS_API_PORT,
+      transportProtocol: 'tls',
+      serverNames: [...AWS_API_SERVER_NAMES],
+      network: {
+        kind: 'tcp',
+        statPrefix: EGRESS_STAT_PREFIX,
+        destination: { kind: 'cluster', name: amazonaws },
+        ...(sidecar.accessLog !== undefined && { accessLog: sidecar.accessLog }),
+      },
+    });
+    chains.sort(byFilterChainMatch);
   }
 
   let defaultFilterChain: FilterChainIr | undefined;
@@ -308,6 +352,7 @@ function egressPorts(sidecar: Sidecar): {
       ports.set(port, egressPort);
       if (egressPort.protocol !== protocol) {
         errors.add(
+          'port-conflict',
           backend.path,
           `virtual service ${backend.serviceName} uses port ${port} with ${protocol}, but ` +
             `${egressPort.claimedBy} uses it with ${egressPort.protocol}; one port carries one protocol`,
@@ -319,6 +364,7 @@ function egressPorts(sidecar: Sidecar): {
           egressPort,
           {
             name: backend.serviceName,
+            statsTags: [{ key: 'TargetVirtualService', value: backend.serviceName }],
             domains: [backend.serviceName, `${backend.serviceName}:${port}`],
             routes: servicePort.routes.map((route) => httpRoute(route, clusterNameOf, 'sidecar')),
           },
@@ -343,6 +389,7 @@ function addTcpService(
   if (route === undefined) return;
   if (egressPort.tcp !== undefined) {
     sidecar.errors.add(
+      'port-conflict',
       backend.path,
       `TCP port ${servicePort.port} already goes to virtual service ${egressPort.claimedBy}; ` +
         'TCP traffic has no host name to tell services apart',
@@ -372,6 +419,7 @@ function addVirtualHost(
     const clash = virtualHost.domains.find((domain) => existing.domains.includes(domain));
     if (clash !== undefined) {
       errors.add(
+        'port-conflict',
         backend.path,
         `domain ${clash} already belongs to virtual service ${existing.name}`,
       );
@@ -407,12 +455,19 @@ function requestCluster(
 ): string {
   const { protocol, port } = target.listener.portMapping;
   const name = egressClusterName(sidecar.mesh.meshName, target.nodeName, protocol, port);
-  const tls = upstreamTls(backend.clientPolicy, port, protocol, sidecar.errors, backend.policyPath);
+  const tls = upstreamTls(
+    backend.clientPolicy,
+    { port, protocol, defaultSubjectAlternativeName: serviceDiscoveryName(target.node) },
+    sidecar.secrets,
+    sidecar.errors,
+    backend.policyPath,
+  );
   const existing = requests.get(name);
   if (existing === undefined) {
     requests.set(name, { target, backend, tls });
   } else if (JSON.stringify(existing.tls) !== JSON.stringify(tls)) {
     sidecar.errors.add(
+      'port-conflict',
       backend.path,
       `cluster ${name} is shared with virtual service ${existing.backend.serviceName}, whose ` +
         'client policy differs; that policy applies',
@@ -453,10 +508,21 @@ function egressClusters(
       }),
       ...(listener.healthCheck !== undefined && { healthCheck: healthCheck(listener.healthCheck) }),
       ...(tls.kind === 'tls' && { tls: tls.tls }),
+      statsTags: [{ key: 'TargetVirtualNode', value: target.nodeName }],
     });
     if (edsEndpoints !== undefined) endpoints.push({ clusterName: name, endpoints: edsEndpoints });
   }
   return { clusters, endpoints };
+}
+
+/**
+ * Filter chains by destination port, and on one port the chain with more match criteria first
+ * (TLS before plaintext), so that the order is deterministic.
+ */
+function byFilterChainMatch(a: FilterChainIr, b: FilterChainIr): number {
+  const criteria = (chain: FilterChainIr) =>
+    (chain.transportProtocol === undefined ? 0 : 1) + (chain.serverNames === undefined ? 0 : 1);
+  return (a.destinationPort ?? 0) - (b.destinationPort ?? 0) || criteria(b) - criteria(a);
 }
 
 /** HTTP/2 and gRPC listeners are reached over HTTP/2, HTTP ones over HTTP/1.1; TCP needs neither. */

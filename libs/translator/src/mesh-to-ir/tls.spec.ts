@@ -1,6 +1,7 @@
 import type { ClientPolicy } from '../../../mesh-model/src/validation';
 import { TranslationErrors } from '../translation-errors';
-import { upstreamTls } from './tls';
+import type { ImportedCertificate } from '../mesh-snapshot';
+import { ServedSecrets, upstreamTls } from './tls';
 
 describe('upstreamTls', () => {
   const fileTrust = { trust: { file: { certificateChain: '/ca.pem' } } };
@@ -32,12 +33,39 @@ describe('upstreamTls', () => {
       'tls',
     ],
     [
-      'ACM trust cannot be honoured: fail closed',
-      { tls: { validation: { trust: { acm: { certificateAuthorityArns: ['arn:ca'] } } } } },
+      'ACM Private CA trust not imported: fail closed',
+      { tls: { validation: { trust: { acm: { certificateAuthorityArns: ['arn:missing'] } } } } },
       8080,
       'unsupported',
     ],
+    [
+      'ACM Private CA trust imported',
+      { tls: { validation: { trust: { acm: { certificateAuthorityArns: ['arn:ca'] } } } } },
+      8080,
+      'tls',
+    ],
   ])('%s', (_case, policy, port, kind) => {
-    expect(upstreamTls(policy, port, 'http', new TranslationErrors(), 'path').kind).toBe(kind);
+    const secrets = new ServedSecrets(imported);
+    expect(
+      upstreamTls(policy, { port, protocol: 'http' }, secrets, new TranslationErrors(), 'p').kind,
+    ).toBe(kind);
+  });
+
+  it('checks the service discovery name when ACM trust names no SANs, as App Mesh did', () => {
+    const policy: ClientPolicy = {
+      tls: { validation: { trust: { acm: { certificateAuthorityArns: ['arn:ca'] } } } },
+    };
+    const decision = upstreamTls(
+      policy,
+      { port: 8080, protocol: 'http', defaultSubjectAlternativeName: 'api.shop.local' },
+      new ServedSecrets(imported),
+      new TranslationErrors(),
+      'p',
+    );
+    expect(decision).toMatchObject({ tls: { subjectAlternativeNames: ['api.shop.local'] } });
   });
 });
+
+const imported = new Map<string, ImportedCertificate>([
+  ['arn:ca', { kind: 'authority', certificateChain: 'CA PEM' }],
+]);

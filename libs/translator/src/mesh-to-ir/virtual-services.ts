@@ -54,13 +54,17 @@ export function servicePorts(
 ): ServicePort[] | undefined {
   const service = mesh.virtualServices.get(serviceName);
   if (service === undefined) {
-    errors.add(referencePath, `virtual service ${serviceName} does not exist`);
+    errors.add('missing-reference', referencePath, `virtual service ${serviceName} does not exist`);
     return undefined;
   }
   const provider = service.provider;
   const servicePath = resourcePath.virtualService(serviceName);
   if (provider === undefined) {
-    errors.add(`${servicePath}.spec.provider`, 'the virtual service has no provider to route to');
+    errors.add(
+      'missing-reference',
+      `${servicePath}.spec.provider`,
+      'the virtual service has no provider to route to',
+    );
     return undefined;
   }
   if ('virtualNode' in provider) {
@@ -91,12 +95,16 @@ function nodeProviderPorts(
 ): ServicePort[] | undefined {
   const node = mesh.virtualNodes.get(nodeName);
   if (node === undefined) {
-    errors.add(path, `virtual node ${nodeName} does not exist`);
+    errors.add('missing-reference', path, `virtual node ${nodeName} does not exist`);
     return undefined;
   }
   const listeners = sortedByPort(node.listeners ?? []);
   if (listeners.length === 0) {
-    errors.add(path, `virtual node ${nodeName} has no listeners to send traffic to`);
+    errors.add(
+      'missing-reference',
+      path,
+      `virtual node ${nodeName} has no listeners to send traffic to`,
+    );
   }
   return listeners.map((listener) => {
     const { protocol, port } = listener.portMapping;
@@ -129,16 +137,27 @@ function routerPorts(
 ): ServicePort[] | undefined {
   const router = mesh.virtualRouters.get(routerName);
   if (router === undefined) {
-    errors.add(path, `virtual router ${routerName} does not exist`);
+    errors.add('missing-reference', path, `virtual router ${routerName} does not exist`);
     return undefined;
   }
   const listeners = sortedByPort(router.listeners ?? []);
   const routes = mesh.routes.get(routerName) ?? [];
   for (const route of routes) {
-    const served = listeners.some((listener) => serves(route.spec, listener.portMapping));
-    if (!served) {
+    const serving = listeners.filter((listener) => serves(route.spec, listener.portMapping));
+    const { protocol: routeProtocol, port: matchPort } = routeListenerKey(route.spec);
+    if (serving.length > 1 && matchPort === undefined) {
+      errors.add(
+        'ambiguous-spec',
+        `${resourcePath.route(routerName, route.name)}.spec`,
+        `virtual router ${routerName} has ${serving.length} ${routeProtocol} ` +
+          `listeners (ports ${serving.map((l) => l.portMapping.port).join(', ')}) and the route ` +
+          'names no match port; it serves all of them',
+      );
+    }
+    if (serving.length === 0) {
       const { protocol, port } = routeListenerKey(route.spec);
       errors.add(
+        'missing-reference',
         `${resourcePath.route(routerName, route.name)}.spec`,
         `virtual router ${routerName} has no ${protocol} listener` +
           (port === undefined ? '' : ` on port ${port}`) +
@@ -198,11 +217,16 @@ function resolveRoute(
     )
     .filter((target): target is ResolvedTarget => target !== undefined);
   if (targets.length === 0) {
-    errors.add(`${typePath}.action.weightedTargets`, 'no target resolves; the route is left out');
+    errors.add(
+      'missing-reference',
+      `${typePath}.action.weightedTargets`,
+      'no target resolves; the route is left out',
+    );
     return undefined;
   }
   if (targets.every((target) => target.weight === 0)) {
     errors.add(
+      'invalid-resource',
       `${typePath}.action.weightedTargets`,
       'every target has weight 0; Envoy needs a positive total, so the route is left out',
     );
@@ -210,6 +234,13 @@ function resolveRoute(
   }
   const base = { name: route.name, targets };
   if (http !== undefined) {
+    if (http.match.prefix !== undefined && http.match.path !== undefined) {
+      errors.add(
+        'ambiguous-spec',
+        `${typePath}.match`,
+        'both prefix and path are set; the path is matched and the prefix ignored',
+      );
+    }
     return {
       ...base,
       match: httpRouteMatch(http.match),
@@ -243,7 +274,11 @@ function resolveTarget(
 ): ResolvedTarget | undefined {
   const node = mesh.virtualNodes.get(target.virtualNode);
   if (node === undefined) {
-    errors.add(`${path}.virtualNode`, `virtual node ${target.virtualNode} does not exist`);
+    errors.add(
+      'missing-reference',
+      `${path}.virtualNode`,
+      `virtual node ${target.virtualNode} does not exist`,
+    );
     return undefined;
   }
   const listeners = node.listeners ?? [];
@@ -252,6 +287,7 @@ function resolveTarget(
     listener = listeners.find((candidate) => candidate.portMapping.port === target.port);
     if (listener === undefined) {
       errors.add(
+        'missing-reference',
         `${path}.port`,
         `virtual node ${target.virtualNode} has no listener on port ${target.port}`,
       );
@@ -261,6 +297,7 @@ function resolveTarget(
     listener = listeners[0];
   } else {
     errors.add(
+      listeners.length === 0 ? 'missing-reference' : 'ambiguous-spec',
       path,
       listeners.length === 0
         ? `virtual node ${target.virtualNode} has no listeners to send traffic to`
@@ -271,6 +308,7 @@ function resolveTarget(
   if (listener === undefined) return undefined;
   if (listener.portMapping.protocol !== protocol) {
     errors.add(
+      'port-conflict',
       path,
       `virtual node ${target.virtualNode} listens with ${listener.portMapping.protocol} on port ` +
         `${listener.portMapping.port}, not ${protocol} as the route`,
