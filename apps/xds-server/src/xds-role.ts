@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { DataSource } from 'typeorm';
 import { ProxyStatusStore } from '../../../libs/persistence/src/proxy-status-store';
-import { AdsServer } from '../../../libs/xds/src/ads-server';
+import { AdsServer, type AdsLimits } from '../../../libs/xds/src/ads-server';
 import type { ConfigSource } from '../../../libs/xds/src/config-source';
 import { XdsEngine } from '../../../libs/xds/src/xds-engine';
 import { ProxyStatusPublisher } from './proxy-status-publisher';
@@ -13,6 +13,7 @@ export interface XdsRoleConfig {
   maxWaitMs: number;
   statusIntervalMs: number;
   statusGraceSeconds: number;
+  limits: AdsLimits;
 }
 
 export interface XdsRole {
@@ -40,7 +41,7 @@ export async function startXdsRole(
     graceSeconds: config.statusGraceSeconds,
   });
   publisher.start();
-  const server = new AdsServer(engine, logger);
+  const server = new AdsServer(engine, logger, config.limits);
   const port = await server.listen(config.host, config.port);
   return {
     port,
