@@ -117,8 +117,6 @@ export class AdsServer {
       // connection (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS; further streams wait their turn).
       'grpc.max_concurrent_streams': limits.maxStreamsPerConnection,
       'grpc.max_receive_message_length': limits.maxRequestBytes,
-      // Channelz keeps per-connection and per-call records; Trellis does not serve it.
-      'grpc.enable_channelz': 0,
     });
     this.server.addService(ADS_SERVICE, {
       StreamAggregatedResources: (call: AdsCall<DiscoveryRequest>) => this.serve(call, 'sotw'),
