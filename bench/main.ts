@@ -18,6 +18,7 @@ import {
   type TranslationBenchResult,
 } from './translation/translation-bench';
 import type { Protocol } from './xds/load-client';
+import { MAX_GROWTH, runSoak, soakTable } from './soak/soak';
 
 // `npm run bench`: the whole benchmark suite against the real control plane (the built
 // `npm start` entry point on its embedded Postgres), with load generators in processes of their
@@ -32,14 +33,27 @@ const USAGE = `usage: npm run bench -- [options]
                   --smoke never rewrite it)
   --json          also print every result as one JSON line
   --profile DIR   CPU profiles of every control-plane process into DIR
-  --timeout S     give up on a phase after S seconds (default 180)`;
+  --timeout S     give up on a phase after S seconds (default 180)
+  --soak          instead of the suite: the soak (REST writes, proxy churn and rollouts on one
+                  process; RSS, event-loop delay and open handles every minute); fails if RSS
+                  grows by more than 10 % after the warm-up. Rewrites its own section of
+                  docs/benchmarks.md unless --no-write or shorter than 30 minutes
+  --soak-minutes N  how long the soak runs (default 30)`;
 
 const PARTS = ['fanout', 'storm', 'translation', 'rest'] as const;
 type Part = (typeof PARTS)[number];
 
 const DOC = path.resolve(__dirname, '../../../docs/benchmarks.md');
-const BEGIN = '<!-- npm run bench: begin (generated; edit outside these markers) -->';
-const END = '<!-- npm run bench: end -->';
+const SUITE_MARKERS = {
+  begin: '<!-- npm run bench: begin (generated; edit outside these markers) -->',
+  end: '<!-- npm run bench: end -->',
+  command: 'npm run bench',
+};
+const SOAK_MARKERS = {
+  begin: '<!-- npm run bench -- --soak: begin (generated; edit outside these markers) -->',
+  end: '<!-- npm run bench -- --soak: end -->',
+  command: 'npm run bench -- --soak',
+};
 
 interface Options {
   parts: Set<Part>;
@@ -50,6 +64,7 @@ interface Options {
   json: boolean;
   profile?: string;
   timeoutMs: number;
+  soakMinutes?: number;
 }
 
 function options(argv: string[]): Options {
@@ -64,6 +79,8 @@ function options(argv: string[]): Options {
       json: { type: 'boolean', default: false },
       profile: { type: 'string' },
       timeout: { type: 'string', default: '180' },
+      soak: { type: 'boolean', default: false },
+      'soak-minutes': { type: 'string', default: '30' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -89,7 +106,10 @@ function options(argv: string[]): Options {
   const timeout = Number(values.timeout);
   if (!Number.isInteger(timeout) || timeout < 1)
     throw new UsageError(`--timeout ${values.timeout}`);
+  const soakMinutes = Number(values['soak-minutes']);
+  if (!(soakMinutes > 0)) throw new UsageError(`--soak-minutes ${values['soak-minutes']}`);
   return {
+    soakMinutes: values.soak ? soakMinutes : undefined,
     parts,
     fanout: values.smoke ? [['sotw', 50]] : fanout,
     storm: values.smoke ? 50 : storm,
@@ -132,6 +152,10 @@ async function main(): Promise<void> {
     sections: [],
   };
   const started = Date.now();
+  if (opts.soakMinutes !== undefined) {
+    await soak(system, opts.soakMinutes, opts.write && opts.soakMinutes >= 30);
+    return;
+  }
   try {
     if (opts.parts.has('fanout')) {
       for (const [protocol, streams] of opts.fanout) {
@@ -190,6 +214,36 @@ async function main(): Promise<void> {
     log(`docs/benchmarks.md rewritten (${elapsed} s)`);
   }
   if (opts.smoke) console.log('bench smoke OK');
+}
+
+/** The soak against a control plane of its own; fails when memory grew after the warm-up. */
+async function soak(
+  system: Parameters<typeof startControlPlane>[0],
+  minutes: number,
+  write: boolean,
+): Promise<void> {
+  system.log(`soak: ${minutes} minutes`);
+  const started = Date.now();
+  const controlPlane = await startControlPlane(system);
+  let result;
+  try {
+    result = await runSoak(controlPlane, { minutes, log: system.log });
+  } finally {
+    await controlPlane.stop();
+    rmSync(system.dataDir, { recursive: true, force: true });
+  }
+  const output = [machineTable(machine()), soakTable(result)].join('\n\n');
+  console.log(output);
+  const elapsed = ((Date.now() - started) / 1000).toFixed(0);
+  if (write) {
+    await writeDoc(output, elapsed, SOAK_MARKERS);
+    system.log(`docs/benchmarks.md soak section rewritten (${elapsed} s)`);
+  }
+  if (result.growth > MAX_GROWTH) {
+    throw new Error(
+      `RSS grew ${(result.growth * 100).toFixed(1)} % after the warm-up (at most ${MAX_GROWTH * 100} %)`,
+    );
+  }
 }
 
 /** The REST benchmark against a control plane of its own (a fresh mesh, same data directory). */
@@ -391,22 +445,26 @@ function machineTable(facts: Record<string, string>): string {
 }
 
 /** Rewrites the generated section, formatted as `npm run lint` wants it (Prettier). */
-async function writeDoc(output: string, elapsed: string): Promise<void> {
+async function writeDoc(
+  output: string,
+  elapsed: string,
+  markers: typeof SUITE_MARKERS = SUITE_MARKERS,
+): Promise<void> {
   const doc = readFileSync(DOC, 'utf8');
-  const begin = doc.indexOf(BEGIN);
-  const end = doc.indexOf(END);
+  const begin = doc.indexOf(markers.begin);
+  const end = doc.indexOf(markers.end);
   if (begin < 0 || end < begin)
-    throw new Error(`docs/benchmarks.md has no ${BEGIN} … ${END} section`);
+    throw new Error(`docs/benchmarks.md has no ${markers.begin} … ${markers.end} section`);
   const generated = [
-    BEGIN,
+    markers.begin,
     '',
-    `Written by \`npm run bench\` (${process.argv.slice(2).join(' ') || 'no options'}; ${elapsed} s).`,
+    `Written by \`${markers.command}\` (${process.argv.slice(2).join(' ') || 'no options'}; ${elapsed} s).`,
     '',
     output,
     '',
-    END,
+    markers.end,
   ].join('\n');
-  const text = doc.slice(0, begin) + generated + doc.slice(end + END.length);
+  const text = doc.slice(0, begin) + generated + doc.slice(end + markers.end.length);
   const prettier = await import('prettier');
   const config = (await prettier.resolveConfig(DOC)) ?? {};
   writeFileSync(DOC, await prettier.format(text, { ...config, filepath: DOC }));

@@ -573,18 +573,19 @@ export interface ProxyStatusRow {
 }
 
 /**
- * Polls `GET /v1/proxies?mesh=` until `accept` holds for the rows (the xDS role writes proxy
+ * Polls `GET /v1/proxies?mesh=` (every mesh when `meshName` is undefined) until `accept` holds for the rows (the xDS role writes proxy
  * status every few milliseconds, so there is no event to await); returns them.
  */
 export async function proxiesWhen(
   httpUrl: string,
-  meshName: string,
+  meshName: string | undefined,
   accept: (proxies: ProxyStatusRow[]) => boolean,
   timeoutMs = 3000,
 ): Promise<ProxyStatusRow[]> {
   const deadline = Date.now() + timeoutMs;
+  const query = meshName === undefined ? '' : `?mesh=${encodeURIComponent(meshName)}`;
   for (;;) {
-    const response = await fetch(`${httpUrl}/v1/proxies?mesh=${encodeURIComponent(meshName)}`);
+    const response = await fetch(`${httpUrl}/v1/proxies${query}`);
     const { proxies } = (await response.json()) as { proxies: ProxyStatusRow[] };
     if (accept(proxies)) return proxies;
     if (Date.now() > deadline) {

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
+import { eventually } from './xds';
 
 export interface ServerProcess {
   child: ChildProcess;
@@ -14,9 +15,15 @@ export interface ServerProcess {
 /** The entry point `npm start` runs after building. */
 export const SERVER_MAIN = path.resolve(__dirname, '../../dist/apps/control-plane/src/main.js');
 
-/** Runs the built control plane as `npm start` does, and waits for its "listening" line. */
-export function startServerProcess(env: Record<string, string>): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [SERVER_MAIN], {
+/**
+ * Runs the built control plane as `npm start` does, and waits for its "listening" line.
+ * `nodeArgs` go to node before the entry point (e.g. {@link GC_ON_SIGUSR2}).
+ */
+export function startServerProcess(
+  env: Record<string, string>,
+  nodeArgs: readonly string[] = [],
+): Promise<ServerProcess> {
+  const child = spawn(process.execPath, [...nodeArgs, SERVER_MAIN], {
     env: {
       ...process.env,
       DATABASE_URL: '',
@@ -45,6 +52,30 @@ export function startServerProcess(env: Record<string, string>): Promise<ServerP
       reject(new Error(`server exited with ${code} before listening: ${stderr}`)),
     );
   });
+}
+
+/**
+ * Node arguments that make a server process collect garbage in full on SIGUSR2 and then log
+ * `{"gc": <count>, "rss": <bytes>}`: memory is measured after what can be freed was freed.
+ */
+export const GC_ON_SIGUSR2 = [
+  '--expose-gc',
+  '--import',
+  'data:text/javascript,let n=0;process.on("SIGUSR2",()=>{globalThis.gc();globalThis.gc();' +
+    'process.stdout.write(JSON.stringify({gc:++n,rss:process.memoryUsage().rss})+"\\n")});',
+];
+
+/** Collects garbage in a process started with {@link GC_ON_SIGUSR2}; resolves with its RSS in bytes. */
+export async function rssAfterGc(server: ServerProcess): Promise<number> {
+  const count = server.logs.filter((line) => typeof line.gc === 'number').length + 1;
+  server.child.kill('SIGUSR2');
+  let rss = 0;
+  await eventually(() => {
+    const line = server.logs.find((entry) => entry.gc === count);
+    if (!line) throw new Error('the server process has not collected garbage yet');
+    rss = Number(line.rss);
+  }, 10_000);
+  return rss;
 }
 
 export interface PostgresProcess {

@@ -1,5 +1,6 @@
 import { DEFAULT_LIMITS, type ResourceLimits } from '../../admin-api/src/admin-api.options';
 import type { XdsRoleConfig } from '../../xds-server/src/xds-role';
+import { DEFAULT_ADS_LIMITS } from '../../../libs/xds/src/ads-server';
 import type { ResolvedTracing } from '../../../libs/mesh-model/src/tracing';
 
 /** Everything the process reads from its environment, validated once at start. */
@@ -157,6 +158,29 @@ export function loadConfig(env: Env): TrellisConfig {
       maxWaitMs: integer(env, 'TRELLIS_XDS_MAX_WAIT_MS', 100, 1, 600_000),
       statusIntervalMs: integer(env, 'TRELLIS_PROXY_STATUS_INTERVAL_MS', 1000, 10, 600_000),
       statusGraceSeconds: integer(env, 'TRELLIS_PROXY_STATUS_GRACE_SECONDS', 30, 1, 86_400),
+      limits: {
+        maxStreamsPerConnection: integer(
+          env,
+          'TRELLIS_XDS_MAX_STREAMS_PER_CONNECTION',
+          DEFAULT_ADS_LIMITS.maxStreamsPerConnection,
+          1,
+          100_000,
+        ),
+        maxRequestBytes: integer(
+          env,
+          'TRELLIS_XDS_MAX_REQUEST_BYTES',
+          DEFAULT_ADS_LIMITS.maxRequestBytes,
+          1024,
+          256 * 1024 * 1024,
+        ),
+        maxResourceNamesPerRequest: integer(
+          env,
+          'TRELLIS_XDS_MAX_RESOURCE_NAMES',
+          DEFAULT_ADS_LIMITS.maxResourceNamesPerRequest,
+          1,
+          10_000_000,
+        ),
+      },
     },
     tracing: {
       enabled: boolean(env, 'TRELLIS_XRAY_ENABLED', true),

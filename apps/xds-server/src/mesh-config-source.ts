@@ -79,11 +79,18 @@ export class MeshConfigSource implements ConfigSource {
   private readonly meshes = new Map<string, Promise<MeshState>>();
   /** The revision each mesh was last seen at, from notifications, loads and resyncs. */
   private readonly revisions = new Map<string, number>();
+  /** The groups the engine has loaded and not released, by mesh. */
   private readonly groupsByMesh = new Map<string, Set<string>>();
-  /** The parsed key of every group a proxy was placed in. */
-  private readonly groupKeys = new Map<string, GroupKey>();
-  /** Groups the engine has loaded and not released: only their translations are kept. */
-  private readonly active = new Set<string>();
+  /**
+   * The parsed key of every group the engine has loaded and not released: only their
+   * translations are kept, and a mesh whose last group goes is forgotten.
+   */
+  private readonly active = new Map<string, GroupKey>();
+  /**
+   * Meshes found not to exist, most recently seen last: a proxy of a mesh nobody created costs
+   * no database read. A change notification or resync naming the mesh removes it.
+   */
+  private readonly unknownMeshes = new Set<string>();
   private readonly listeners = new Set<(groups: readonly string[] | 'all') => void>();
   private readonly feed: MeshChangeFeed;
   private resyncTimer?: NodeJS.Timeout;
@@ -117,6 +124,11 @@ export class MeshConfigSource implements ConfigSource {
     await this.feed.stop();
   }
 
+  /** Refuses node ids longer than any App Mesh proxy identity, or naming too long a mesh or node. */
+  admit(node: Node): string | undefined {
+    return identityProblem(node);
+  }
+
   groupOf(node: Node): string | undefined {
     const identity = proxyIdentity(node);
     if (!identity) return undefined;
@@ -126,12 +138,7 @@ export class MeshConfigSource implements ConfigSource {
       name: identity.name,
       overrides: nodeTracingOverrides(node.metadata),
     };
-    const group = JSON.stringify(key);
-    let groups = this.groupsByMesh.get(identity.meshName);
-    if (!groups) this.groupsByMesh.set(identity.meshName, (groups = new Set()));
-    groups.add(group);
-    if (!this.groupKeys.has(group)) this.groupKeys.set(group, key);
-    return group;
+    return JSON.stringify(key);
   }
 
   meshOf(node: Node): string | undefined {
@@ -139,8 +146,14 @@ export class MeshConfigSource implements ConfigSource {
   }
 
   async load(group: string): Promise<ConfigSnapshot | undefined> {
-    const key = this.groupKeys.get(group) ?? (JSON.parse(group) as GroupKey);
-    this.active.add(group);
+    let key = this.active.get(group);
+    if (!key) {
+      key = JSON.parse(group) as GroupKey;
+      this.active.set(group, key);
+      let groups = this.groupsByMesh.get(key.meshName);
+      if (!groups) this.groupsByMesh.set(key.meshName, (groups = new Set()));
+      groups.add(group);
+    }
     const state = await this.mesh(key.meshName);
     if (!state.snapshot) return { resources: [] }; // no such mesh (any more): an empty configuration
     let translation = state.translations.get(group);
@@ -155,17 +168,37 @@ export class MeshConfigSource implements ConfigSource {
     };
   }
 
-  /** The engine has no stream of `group` left: its translation goes (it is made again if needed). */
+  /**
+   * The engine has no stream of `group` left: its translation goes (it is made again if needed),
+   * and with the mesh's last group everything kept for the mesh goes too.
+   */
   release(group: string): void {
+    const meshName = this.active.get(group)?.meshName;
+    if (meshName === undefined) return;
     this.active.delete(group);
-    const meshName = this.groupKeys.get(group)?.meshName;
-    const state = meshName === undefined ? undefined : this.meshes.get(meshName);
-    void state?.then(
+    const groups = this.groupsByMesh.get(meshName);
+    groups?.delete(group);
+    if (!groups || groups.size === 0) {
+      this.groupsByMesh.delete(meshName);
+      this.meshes.delete(meshName);
+      this.revisions.delete(meshName);
+      return;
+    }
+    void this.meshes.get(meshName)?.then(
       (current) => {
         if (!this.active.has(group)) current.translations.delete(group);
       },
       () => undefined,
     );
+  }
+
+  /** What the source keeps, for tests: every count is 0 once every proxy has gone. */
+  async kept(): Promise<{ groups: number; meshes: number; translations: number }> {
+    return {
+      groups: this.active.size,
+      meshes: this.meshes.size,
+      translations: await this.keptTranslations(),
+    };
   }
 
   /** Translations kept now, over all meshes (tests read it). */
@@ -214,10 +247,23 @@ export class MeshConfigSource implements ConfigSource {
   private mesh(meshName: string): Promise<MeshState> {
     let state = this.meshes.get(meshName);
     if (!state) {
-      state = this.read(meshName);
+      state = this.unknownMeshes.has(meshName)
+        ? Promise.resolve({ revision: 0, translations: new Map() })
+        : this.read(meshName);
       this.meshes.set(meshName, state);
     }
     return state;
+  }
+
+  private rememberUnknown(meshName: string): void {
+    this.unknownMeshes.delete(meshName);
+    this.unknownMeshes.add(meshName);
+    if (this.unknownMeshes.size > UNKNOWN_MESHES_KEPT) {
+      for (const oldest of this.unknownMeshes) {
+        this.unknownMeshes.delete(oldest);
+        break;
+      }
+    }
   }
 
   /** Reads the whole mesh; forgets the attempt when it fails, so that the next load retries. */
@@ -225,7 +271,8 @@ export class MeshConfigSource implements ConfigSource {
     const reading = this.reader.load(meshName).then(
       (contents): MeshState => {
         const revision = contents?.revision ?? 0;
-        this.seen(meshName, revision);
+        if (contents) this.seen(meshName, revision);
+        else this.rememberUnknown(meshName);
         return {
           revision,
           snapshot: contents && meshSnapshot(contents),
@@ -246,6 +293,7 @@ export class MeshConfigSource implements ConfigSource {
   }
 
   private meshChanged(meshName: string, revision: number): void {
+    if (this.unknownMeshes.delete(meshName)) this.meshes.delete(meshName);
     const current = this.meshes.get(meshName);
     if ((this.revisions.get(meshName) ?? -1) >= revision && current) return;
     this.revisions.set(meshName, revision);
@@ -378,6 +426,33 @@ export class MeshConfigSource implements ConfigSource {
 
 const IDENTITY =
   /^(?:arn:[^:]+:appmesh:[^:]*:[^:]*:)?mesh\/([^/]+)\/(virtualNode|virtualGateway)\/([^/]+)$/;
+
+/** App Mesh's ResourceName: 1 to 255 characters (reference/models, `ResourceName`). */
+const MAX_NAME_LENGTH = 255;
+/**
+ * The longest node id or cluster accepted: an App Mesh ARN of the longest names
+ * (`arn:<partition>:appmesh:<region>:<account>:mesh/<255>/virtualGateway/<255>`) fits with room.
+ */
+export const MAX_NODE_ID_LENGTH = 1024;
+/** Unknown mesh names remembered (at most 255 characters each). */
+const UNKNOWN_MESHES_KEPT = 10_000;
+
+/** Why a node cannot be a proxy of any mesh, or undefined when it may connect. */
+export function identityProblem(node: Node): string | undefined {
+  for (const [field, value] of [
+    ['node.id', node.id],
+    ['node.cluster', node.cluster],
+  ] as const) {
+    if ((value?.length ?? 0) > MAX_NODE_ID_LENGTH) {
+      return `${field} is ${value!.length} characters; an App Mesh proxy identity is at most ${MAX_NODE_ID_LENGTH}`;
+    }
+    const match = value ? IDENTITY.exec(value) : null;
+    if (match && (match[1]!.length > MAX_NAME_LENGTH || match[3]!.length > MAX_NAME_LENGTH)) {
+      return `${field} names a mesh, virtual node or gateway longer than ${MAX_NAME_LENGTH} characters, App Mesh's limit`;
+    }
+  }
+  return undefined;
+}
 
 /** What a proxy runs as, from its node id: a virtual node or a virtual gateway of a mesh. */
 export type ProxyIdentity = {

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { DataSource } from 'typeorm';
 import { ProxyStatusStore } from '../../../libs/persistence/src/proxy-status-store';
 import { CertificateFiles } from '../../../libs/access/src/certificate-files';
-import { AdsServer } from '../../../libs/xds/src/ads-server';
+import { AdsServer, type AdsLimits } from '../../../libs/xds/src/ads-server';
 import type { StreamGuard } from '../../../libs/xds/src/stream-guard';
 import type { ConfigSource } from '../../../libs/xds/src/config-source';
 import { XdsEngine } from '../../../libs/xds/src/xds-engine';
@@ -22,6 +22,7 @@ export interface XdsRoleConfig {
   maxWaitMs: number;
   statusIntervalMs: number;
   statusGraceSeconds: number;
+  limits: AdsLimits;
 }
 
 export interface XdsTlsConfig {
@@ -83,7 +84,7 @@ export async function startXdsRole(
     diagnosticsOptions,
   );
   await diagnostics.start();
-  const server = new AdsServer(engine, logger, guard);
+  const server = new AdsServer(engine, logger, config.limits, guard);
   let credentials: ReloadingServerCredentials | undefined;
   if (tlsFiles) {
     const reloading = new ReloadingServerCredentials(tlsFiles.material);

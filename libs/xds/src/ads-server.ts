@@ -1,3 +1,4 @@
+import * as http2 from 'node:http2';
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import {
@@ -6,9 +7,43 @@ import {
 } from '../../envoy-api/generated/envoy/service/discovery/v3/discovery';
 import type { Node } from '../../envoy-api/generated/envoy/config/core/v3/base';
 import { StreamRefusal, type StreamGuard } from './stream-guard';
-import type { ProxyStream, XdsEngine } from './xds-engine';
+import { StreamRefused, type ProxyStream, type XdsEngine } from './xds-engine';
 
 const ADS = '/envoy.service.discovery.v3.AggregatedDiscoveryService';
+
+/** What one client may cost before it is served: limits applied to every connection and request. */
+export interface AdsLimits {
+  /** Concurrent streams on one HTTP/2 connection (Envoy and gRPC open one ADS stream each). */
+  maxStreamsPerConnection: number;
+  /** Largest request message, in bytes; larger ones end the stream with RESOURCE_EXHAUSTED. */
+  maxRequestBytes: number;
+  /** Resource names one request may carry (subscribe, unsubscribe and initial versions together). */
+  maxResourceNamesPerRequest: number;
+}
+
+export const DEFAULT_ADS_LIMITS: AdsLimits = {
+  maxStreamsPerConnection: 100,
+  maxRequestBytes: 4 * 1024 * 1024,
+  maxResourceNamesPerRequest: 10_000,
+};
+
+/** Bytes that do not decode as the method's request: answered INVALID_ARGUMENT, not INTERNAL. */
+class MalformedRequest {
+  constructor(readonly reason: string) {}
+}
+
+/** Decodes a request; never throws (grpc-js would answer INTERNAL for a client's bad bytes). */
+function decodeOrMalformed<T>(
+  decode: (bytes: Buffer) => T,
+): (bytes: Buffer) => T | MalformedRequest {
+  return (bytes) => {
+    try {
+      return decode(bytes);
+    } catch (error) {
+      return new MalformedRequest(error instanceof Error ? error.message : String(error));
+    }
+  };
+}
 
 /**
  * The ADS service with pass-through response serialisers: the engine hands grpc-js
@@ -21,7 +56,7 @@ const ADS_SERVICE: grpc.ServiceDefinition = {
     responseStream: true,
     requestSerialize: (request: DiscoveryRequest) =>
       Buffer.from(DiscoveryRequest.encode(request).finish()),
-    requestDeserialize: (bytes: Buffer) => DiscoveryRequest.decode(bytes),
+    requestDeserialize: decodeOrMalformed((bytes) => DiscoveryRequest.decode(bytes)),
     responseSerialize: (bytes: Buffer) => bytes,
     responseDeserialize: (bytes: Buffer) => bytes,
   },
@@ -31,29 +66,62 @@ const ADS_SERVICE: grpc.ServiceDefinition = {
     responseStream: true,
     requestSerialize: (request: DeltaDiscoveryRequest) =>
       Buffer.from(DeltaDiscoveryRequest.encode(request).finish()),
-    requestDeserialize: (bytes: Buffer) => DeltaDiscoveryRequest.decode(bytes),
+    requestDeserialize: decodeOrMalformed((bytes) => DeltaDiscoveryRequest.decode(bytes)),
     responseSerialize: (bytes: Buffer) => bytes,
     responseDeserialize: (bytes: Buffer) => bytes,
   },
 };
 
-type AdsCall<Request> = grpc.ServerDuplexStream<Request, Buffer>;
+/**
+ * grpc-js sends a status and leaves the HTTP/2 stream half-open until the client closes its side,
+ * and grpc-js clients never do once they have the status: every refused stream would hold one of
+ * the connection's `maxStreamsPerConnection` slots for good. After the status is out, the stream
+ * is reset with NO_ERROR (RFC 9113 §8.1: the response is complete, stop sending), as gRPC's C
+ * core does. grpc-js does not expose its HTTP/2 stream, hence the reach inside.
+ */
+function resetAfterStatus(call: object): void {
+  const stream = (call as { call?: { nextCall?: { stream?: http2.ServerHttp2Stream } } }).call
+    ?.nextCall?.stream;
+  if (typeof stream?.close !== 'function' || stream.closed) return;
+  const reset = () => setImmediate(() => stream.close(http2.constants.NGHTTP2_NO_ERROR));
+  if (stream.headersSent && !stream.sentTrailers) stream.once('wantTrailers', reset);
+  else reset();
+}
+
+type AdsCall<Request> = grpc.ServerDuplexStream<Request | MalformedRequest, Buffer>;
+
+/** How many resource names a request carries, in either protocol. */
+function resourceNameCount(request: DiscoveryRequest | DeltaDiscoveryRequest): number {
+  if ('resourceNamesSubscribe' in request) {
+    return (
+      (request.resourceNamesSubscribe?.length ?? 0) +
+      (request.resourceNamesUnsubscribe?.length ?? 0) +
+      Object.keys(request.initialResourceVersions ?? {}).length
+    );
+  }
+  return (request as DiscoveryRequest).resourceNames?.length ?? 0;
+}
 
 /** The gRPC server of the xDS role: Aggregated Discovery Service, state of the world and delta. */
 export class AdsServer {
-  private readonly server = new grpc.Server({
-    // Thousands of long-lived streams per process: lift grpc-js' session memory cap, whose
-    // limit makes Node's HTTP/2 refuse new streams.
-    'grpc-node.max_session_memory': Number.MAX_SAFE_INTEGER,
-    'grpc.max_concurrent_streams': 1_000_000,
-  });
+  private readonly server: grpc.Server;
 
   constructor(
     private readonly engine: XdsEngine,
     private readonly logger: Logger,
+    private readonly limits: AdsLimits = DEFAULT_ADS_LIMITS,
     /** Authentication and authorization of streams; absent: every stream is served (dev mode). */
     private readonly guard?: StreamGuard,
   ) {
+    this.server = new grpc.Server({
+      // Thousands of long-lived streams per process: lift grpc-js' session memory cap, whose
+      // limit makes Node's HTTP/2 refuse new streams.
+      'grpc-node.max_session_memory': Number.MAX_SAFE_INTEGER,
+      // One proxy, one connection, one stream: a client multiplexing more is capped per
+      // connection (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS; further streams wait their turn).
+      'grpc.max_concurrent_streams': limits.maxStreamsPerConnection,
+      'grpc.max_receive_message_length': limits.maxRequestBytes,
+    });
     this.server.addService(ADS_SERVICE, {
       StreamAggregatedResources: (call: AdsCall<DiscoveryRequest>) => this.serve(call, 'sotw'),
       DeltaAggregatedResources: (call: AdsCall<DeltaDiscoveryRequest>) => this.serve(call, 'delta'),
@@ -115,11 +183,24 @@ export class AdsServer {
     const fail = (code: grpc.status, details: string) => {
       close();
       call.emit('error', { code, details } satisfies Partial<grpc.StatusObject>);
+      resetAfterStatus(call);
     };
-    call.on('data', (request: Request) => {
+    call.on('data', (request: Request | MalformedRequest) => {
       queue = queue
         .then(async () => {
           if (closed) return;
+          const problem =
+            request instanceof MalformedRequest
+              ? `the request is not a valid ${kind === 'sotw' ? 'DiscoveryRequest' : 'DeltaDiscoveryRequest'}: ${request.reason}`
+              : resourceNameCount(request) > this.limits.maxResourceNamesPerRequest
+                ? `a request may name at most ${this.limits.maxResourceNamesPerRequest} resources`
+                : undefined;
+          if (problem !== undefined || request instanceof MalformedRequest) {
+            const message = problem ?? 'malformed request';
+            this.refuse(stream, 'request', message);
+            fail(grpc.status.INVALID_ARGUMENT, message);
+            return;
+          }
           if (!stream) {
             if (!request.node) {
               fail(grpc.status.INVALID_ARGUMENT, 'the first request of a stream must carry node');
@@ -159,6 +240,11 @@ export class AdsServer {
             fail(error.code, error.message);
             return;
           }
+          if (error instanceof StreamRefused) {
+            this.refuse(stream, 'node', error.message);
+            fail(grpc.status.INVALID_ARGUMENT, error.message);
+            return;
+          }
           this.logger.error({ err: error, node: stream?.nodeId }, 'xDS request failed');
           fail(grpc.status.INTERNAL, 'internal error');
         });
@@ -170,6 +256,19 @@ export class AdsServer {
     call.on('error', close);
     call.on('cancelled', close);
     call.on('close', close);
+  }
+
+  /** Logs a refused stream or request (node id shortened: it may be what broke the limit). */
+  private refuse(
+    stream: ProxyStream | undefined,
+    reason: 'node' | 'request',
+    message: string,
+  ): void {
+    if (reason === 'request') this.engine.metrics.refusedStreams.inc({ reason });
+    this.logger.warn(
+      { node: stream?.nodeId.slice(0, 300), reason: message },
+      'xDS stream refused: INVALID_ARGUMENT',
+    );
   }
 }
 

@@ -26,6 +26,11 @@ export interface ConfigSnapshot {
  * and validates each group's snapshot once and shares it among the group's streams.
  */
 export interface ConfigSource {
+  /**
+   * Checked before anything is kept for a stream: why the node may not connect (a node id
+   * beyond the source's limits, say), or undefined when it may.
+   */
+  admit?(node: Node): string | undefined;
   /** The group of a proxy, from its node; undefined when the node names nothing this source knows. */
   groupOf(node: Node): string | undefined;
   load(group: string): Promise<ConfigSnapshot | undefined>;

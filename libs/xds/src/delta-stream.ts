@@ -10,6 +10,7 @@ import {
   type TypeUrl,
 } from './resource-types';
 import type { OutgoingResponse } from './sotw-stream';
+import { SnapshotMemo } from './snapshot-memo';
 import { TypeStatus, type AnswerListener } from './type-status';
 import { deltaDiscoveryResponse } from './wire';
 
@@ -33,7 +34,7 @@ function subscriptionKey(sub: DeltaSubscription): string {
 }
 
 /** Set versions by snapshot, type and subscription: every stream of a group shares them. */
-const SCOPE_VERSIONS = new WeakMap<EncodedSnapshot['resources'], Map<string, string>>();
+const SCOPE_VERSIONS = new SnapshotMemo<string>();
 
 /**
  * The incremental (delta) protocol of one ADS stream, without I/O. Rules from
@@ -200,13 +201,9 @@ export class DeltaProtocol {
     sub: DeltaSubscription,
     scope: readonly EncodedResource[],
   ): string {
-    let versions = SCOPE_VERSIONS.get(this.snapshot.resources);
-    if (!versions)
-      SCOPE_VERSIONS.set(this.snapshot.resources, (versions = new Map<string, string>()));
-    const key = `${typeUrl}\u0001${sub.key}`;
-    let version = versions.get(key);
-    if (version === undefined) versions.set(key, (version = setVersion(scope)));
-    return version;
+    return SCOPE_VERSIONS.get(this.snapshot.resources, `${typeUrl}\u0001${sub.key}`, () =>
+      setVersion(scope),
+    );
   }
 
   private response(

@@ -34,6 +34,11 @@ export interface ProxyStatus {
   /** The latest mesh revision whose configuration the proxy has acknowledged in full. */
   syncedRevision?: number;
   types: TypeSyncStatus[];
+  /**
+   * Types the proxy asked for that Trellis does not serve (it answers nothing for them), with the
+   * number of requests; at most 16 are listed.
+   */
+  unknownTypes?: Array<{ typeUrl: string; requests: number }>;
   /** Resources withheld from this proxy because they break Envoy's validation rules. */
   rejectedResources: Array<{ typeUrl: string; name: string; failures: ValidationFailure[] }>;
   /**

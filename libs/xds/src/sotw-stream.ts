@@ -9,6 +9,7 @@ import {
   type TypeUrl,
 } from './resource-types';
 import { TypeStatus, type AnswerListener } from './type-status';
+import { SnapshotMemo } from './snapshot-memo';
 import { discoveryResponse } from './wire';
 
 /** One type's subscription on a state-of-the-world stream. */
@@ -35,7 +36,7 @@ interface Scope {
  * most share their subscriptions, so each scope is built and hashed once per snapshot, not
  * once per stream and push.
  */
-const SCOPES = new WeakMap<EncodedSnapshot['resources'], Map<string, Scope>>();
+const SCOPES = new SnapshotMemo<Scope>();
 
 export interface OutgoingResponse {
   typeUrl: TypeUrl;
@@ -251,11 +252,7 @@ export class SotwProtocol {
 
   /** The resources the subscription covers that exist, and their set version (shared: read only). */
   private scope(typeUrl: TypeUrl, sub: SotwSubscription): Scope {
-    let scopes = SCOPES.get(this.snapshot.resources);
-    if (!scopes) SCOPES.set(this.snapshot.resources, (scopes = new Map<string, Scope>()));
-    const key = `${typeUrl}\u0001${sub.key}`;
-    let scope = scopes.get(key);
-    if (!scope) {
+    return SCOPES.get(this.snapshot.resources, `${typeUrl}\u0001${sub.key}`, () => {
       const available = this.available(typeUrl);
       let resources: Map<string, EncodedResource>;
       if (sub.wildcard) {
@@ -267,9 +264,7 @@ export class SotwProtocol {
           if (resource) resources.set(name, resource);
         }
       }
-      scope = { resources, version: setVersion(resources.values()) };
-      scopes.set(key, scope);
-    }
-    return scope;
+      return { resources, version: setVersion(resources.values()) };
+    });
   }
 }

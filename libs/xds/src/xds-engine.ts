@@ -14,7 +14,7 @@ import {
 import { DeltaProtocol } from './delta-stream';
 import { ResourceEncoder, type EncodedResource } from './encoded-resource';
 import { overallState, type ProxyStatus } from './proxy-status';
-import { TYPE_SHORT_NAMES, type TypeUrl } from './resource-types';
+import { isServedType, TYPE_SHORT_NAMES, type TypeUrl } from './resource-types';
 import { SotwProtocol, type OutgoingResponse } from './sotw-stream';
 import type { AnswerListener, SentResponse } from './type-status';
 import { XdsMetrics } from './xds-metrics';
@@ -28,8 +28,14 @@ export interface XdsEngineOptions {
 
 export const DEFAULT_ENGINE_OPTIONS: XdsEngineOptions = { debounceMs: 10, maxWaitMs: 100 };
 
+/** A stream the engine will not serve; the gRPC layer ends it with INVALID_ARGUMENT and `message`. */
+export class StreamRefused extends Error {}
+
 /** Where a stream's responses go; the gRPC layer writes them to the call. */
 export type ResponseSink = (bytes: Buffer) => void;
+
+/** Distinct unserved type URLs a stream's status lists (each at most 200 characters). */
+const MAX_UNKNOWN_TYPES = 16;
 
 /** Groups loaded at once when a change reaches many. */
 const REFRESH_BATCH = 256;
@@ -83,6 +89,11 @@ export class XdsEngine {
 
   /** Opens a stream for a proxy whose first request carried `node`. */
   async open(node: Node, protocol: 'sotw' | 'delta', sink: ResponseSink): Promise<ProxyStream> {
+    const refusal = this.source.admit?.(node);
+    if (refusal !== undefined) {
+      this.metrics.refusedStreams.inc({ reason: 'node' });
+      throw new StreamRefused(refusal);
+    }
     const groupKey = this.source.groupOf(node);
     const group = groupKey === undefined ? undefined : await this.group(groupKey);
     const stream = new ProxyStream(
@@ -165,6 +176,17 @@ export class XdsEngine {
     }
   }
 
+  /** @internal A stream asked for a type Trellis does not serve: counted, and logged once per stream and type. */
+  unknownType(stream: ProxyStream, typeUrl: string, first: boolean): void {
+    this.metrics.unknownTypeRequests.inc({ protocol: stream.kind });
+    if (first) {
+      this.logger.warn(
+        { node: stream.nodeId, typeUrl: typeUrl.slice(0, 200) },
+        'proxy asked for a resource type Trellis does not serve; answering nothing',
+      );
+    }
+  }
+
   /** @internal Records what a stream wrote, for metrics. */
   wrote(response: OutgoingResponse): void {
     this.metrics.responses.inc({ type: TYPE_SHORT_NAMES[response.typeUrl] });
@@ -211,8 +233,13 @@ export class XdsEngine {
           if (!group) return;
           // The group's first load must land before this newer one, or it would overwrite it.
           await group.loaded;
-          const loaded = await this.source.load(key);
           if (this.groups.get(key) !== group) return;
+          const loaded = await this.source.load(key);
+          if (this.groups.get(key) !== group) {
+            // The group's last stream left while it loaded: the source may forget it again.
+            if (!this.groups.has(key)) this.source.release?.(key);
+            return;
+          }
           // The same resource list as before (a source that keeps unchanged groups' resources):
           // only the revision moves, and the encoded resources, and every stream's scopes and
           // set versions keyed by them, carry over.
@@ -249,7 +276,10 @@ export class XdsEngine {
           },
           (error: unknown) => {
             // Forget the failure, so that the proxy's next attempt loads again.
-            if (this.groups.get(key) === created) this.groups.delete(key);
+            if (this.groups.get(key) === created) {
+              this.groups.delete(key);
+              this.source.release?.(key);
+            }
             throw error;
           },
         );
@@ -346,6 +376,8 @@ export class ProxyStream {
    * was acknowledged and nothing newer waits. "Propagated to revision R" means this ≥ R.
    */
   syncedRevision?: number;
+  /** Types the proxy asked for that Trellis does not serve, with how many requests named each. */
+  private readonly unknownTypes = new Map<string, number>();
 
   constructor(
     readonly id: number,
@@ -367,6 +399,19 @@ export class ProxyStream {
   }
 
   request(request: DiscoveryRequest | DeltaDiscoveryRequest): void {
+    const typeUrl = request.typeUrl ?? '';
+    if (!isServedType(typeUrl)) {
+      // Nothing to answer: SotW has no "does not exist" signal (xDS protocol, "Knowing When a
+      // Requested Resource Does Not Exist"), and a client waits out its initial fetch timeout.
+      // The proxy's status shows the request, so the silence is visible.
+      const key = typeUrl.slice(0, 200);
+      const seen = this.unknownTypes.get(key);
+      if (seen !== undefined) this.unknownTypes.set(key, seen + 1);
+      else if (this.unknownTypes.size < MAX_UNKNOWN_TYPES) this.unknownTypes.set(key, 1);
+      this.engine.unknownType(this, typeUrl, seen === undefined);
+      this.engine.statusChangedFor(this);
+      return;
+    }
     const now = performance.now();
     // The gRPC layer hands SotW streams DiscoveryRequests and delta streams DeltaDiscoveryRequests.
     const responses = this.protocol.onRequest(request, now);
@@ -430,6 +475,9 @@ export class ProxyStream {
       state: overallState(types.map((t) => t.state)),
       syncedRevision: this.syncedRevision,
       types,
+      ...(this.unknownTypes.size > 0 && {
+        unknownTypes: [...this.unknownTypes].map(([typeUrl, requests]) => ({ typeUrl, requests })),
+      }),
       rejectedResources: this.snapshot.rejected.map((r) => ({
         typeUrl: r.typeUrl,
         name: r.name,

@@ -27,6 +27,18 @@ export class XdsMetrics {
     labelNames: ['type'],
     registers: [this.registry],
   });
+  readonly refusedStreams = new Counter({
+    name: 'trellis_xds_streams_refused_total',
+    help: 'ADS streams ended with INVALID_ARGUMENT before being served, by reason (node: the node identity breaks a limit; request: a request breaks a limit)',
+    labelNames: ['reason'],
+    registers: [this.registry],
+  });
+  readonly unknownTypeRequests = new Counter({
+    name: 'trellis_xds_unknown_type_requests_total',
+    help: 'Discovery requests for a type_url Trellis does not serve (answered with nothing; shown in proxy status)',
+    labelNames: ['protocol'],
+    registers: [this.registry],
+  });
   readonly pushLatency = new Histogram({
     name: 'trellis_xds_push_latency_seconds',
     help: 'Time from a configuration change being published to the proxy acknowledging it',

@@ -1,0 +1,115 @@
+import * as grpc from '@grpc/grpc-js';
+import { LISTENER } from '../libs/xds/src/resource-types';
+import { appMeshClient, uniqueMeshName } from './support/control-plane';
+import {
+  createCanaryMesh,
+  envoyNode,
+  proxiesWhen,
+  stopServerProcess,
+  xdsPortOf,
+} from './support/mesh';
+import {
+  GC_ON_SIGUSR2,
+  rssAfterGc,
+  startServerProcess,
+  type ServerProcess,
+} from './support/process';
+import { SotwAdsClient } from './support/xds';
+
+const MiB = 1024 * 1024;
+
+/** A name of App Mesh's longest length (ResourceName: 1 to 255 characters), unique by `index`. */
+function longName(prefix: string, index: number): string {
+  const head = `${prefix}-${index}-`;
+  return head + 'x'.repeat(255 - head.length);
+}
+
+/** Runs `work` for 0..count-1, `parallel` at a time. */
+async function inBatches(count: number, parallel: number, work: (i: number) => Promise<void>) {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: parallel }, async () => {
+      while (next < count) await work(next++);
+    }),
+  );
+}
+
+/** What one short-lived stream saw: a first response, or the status the server ended it with. */
+async function shortStream(port: number, nodeId: string): Promise<'served' | grpc.status> {
+  const client = new SotwAdsClient(port, { ...envoyNode('unused', 'unused'), id: nodeId });
+  try {
+    client.subscribe(LISTENER, []);
+    await client.next();
+    return 'served';
+  } catch (error) {
+    const code = (error as { code?: grpc.status }).code;
+    if (code === undefined)
+      throw new Error(`${nodeId.slice(0, 80)}: ${String(error)}`, { cause: error });
+    return code;
+  } finally {
+    client.close();
+  }
+}
+
+describe('xDS under hostile and churning proxies', () => {
+  let server: ServerProcess;
+  let port: number;
+
+  beforeAll(async () => {
+    server = await startServerProcess(
+      {
+        DATABASE_URL: process.env.DATABASE_URL!,
+        TRELLIS_PROXY_STATUS_INTERVAL_MS: '50',
+        TRELLIS_PROXY_STATUS_GRACE_SECONDS: '1',
+      },
+      GC_ON_SIGUSR2,
+    );
+    port = xdsPortOf(server);
+  });
+  afterAll(() => stopServerProcess(server));
+
+  it('gives back the memory of 600 short-lived streams with new, long node ids, and forgets them', async () => {
+    const meshName = uniqueMeshName('churn');
+    const appMesh = appMeshClient(server.httpUrl);
+    await createCanaryMesh(appMesh, meshName, { 'web-v1': 90, 'web-v2': 10 });
+    // Warm up: code paths compiled, pools filled, so that the baseline is the steady state.
+    await inBatches(30, 10, async (i) => {
+      await shortStream(port, `mesh/${meshName}/virtualNode/warm-${i}`);
+    });
+    const before = await rssAfterGc(server);
+
+    // Three kinds of newcomer, 200 each: a new virtual node of a known mesh, a node of a mesh
+    // nobody created, both with names of the longest length App Mesh allows; and node ids far
+    // beyond any App Mesh identity, which must be refused before they cost anything.
+    const nodeIds: string[] = [];
+    const outcomes = new Map<string, Array<'served' | grpc.status>>();
+    await inBatches(600, 25, async (i) => {
+      const kind = ['known-mesh', 'unknown-mesh', 'oversized'][i % 3]!;
+      const nodeId =
+        kind === 'known-mesh'
+          ? `mesh/${meshName}/virtualNode/${longName('node', i)}`
+          : kind === 'unknown-mesh'
+            ? `mesh/${longName(meshName, i)}/virtualNode/${longName('node', i)}`
+            : `mesh/${meshName}/virtualNode/${longName('node', i).repeat(400)}`;
+      nodeIds.push(nodeId);
+      const outcome = await shortStream(port, nodeId);
+      outcomes.set(kind, [...(outcomes.get(kind) ?? []), outcome]);
+    });
+    expect(new Set(outcomes.get('known-mesh'))).toEqual(new Set(['served']));
+    expect(new Set(outcomes.get('unknown-mesh'))).toEqual(new Set(['served']));
+    expect(new Set(outcomes.get('oversized'))).toEqual(new Set([grpc.status.INVALID_ARGUMENT]));
+
+    // Gone from proxy status once the grace period is over...
+    const ours = new Set(nodeIds);
+    await proxiesWhen(
+      server.httpUrl,
+      undefined,
+      (proxies) => !proxies.some((proxy) => ours.has(proxy.nodeId)),
+      10_000,
+    );
+
+    // ...and from memory.
+    const after = await rssAfterGc(server);
+    expect((after - before) / MiB).toBeLessThan(60);
+  });
+});
