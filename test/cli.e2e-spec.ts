@@ -100,6 +100,19 @@ describe('the trellis CLI', () => {
       ],
       ['a rollout without steps', ['rollout', 'start', ...rollout], 'give one of --steps'],
       [
+        'a metric check without --prometheus',
+        ['rollout', 'start', ...rollout, '--steps', '10,100', '--min-success-rate', '99'],
+        '--min-success-rate needs --prometheus',
+      ],
+      [
+        'a query without its threshold',
+        [
+          ...['rollout', 'start', ...rollout, '--steps', '10,100'],
+          ...['--prometheus', 'http://p:9090', '--query', 'up'],
+        ],
+        '--query and --query-threshold go together',
+      ],
+      [
         'an unknown abort mode',
         ['rollout', 'start', ...rollout, '--steps', '10,100', '--on-abort', 'sideways'],
         '--on-abort must be instant, stepped, freeze',
@@ -300,6 +313,35 @@ describe('the trellis CLI', () => {
           },
         ],
       ]);
+    });
+
+    it('sends metric gates: success rate, p99 latency and a query, all against --prometheus', async () => {
+      const run = await trellis(
+        [
+          ...['rollout', 'start', '--mesh', 'demo', '--router', 'api', '--route', 'canary'],
+          ...['--from', 'blue', '--to', 'green', '--steps', '10,50', '--interval', '2m'],
+          ...['--prometheus', 'http://prometheus:9090', '--min-success-rate', '99.5'],
+          ...['--max-p99', '500ms', '--min-requests', '50'],
+          ...['--query', 'sum(up{job="{{ to }}"})', '--query-threshold', '>=1'],
+        ],
+        { TRELLIS_ENDPOINT: endpoint },
+      );
+      expect(run.code).toBe(1);
+      const address = 'http://prometheus:9090';
+      expect(JSON.parse(requests[0]!.body)).toMatchObject({
+        gates: [
+          { successRate: { address, min: 99.5, minRequests: 50 } },
+          { latency: { address, maxP99: 500, minRequests: 50 } },
+          {
+            prometheus: {
+              address,
+              query: 'sum(up{job="{{ to }}"})',
+              comparison: '>=',
+              threshold: 1,
+            },
+          },
+        ],
+      });
     });
 
     it('exits 1 when the server cannot be reached', async () => {
