@@ -22,42 +22,25 @@ import {
   uniqueMeshName,
   type TestControlPlane,
 } from './support/control-plane';
+import { runCommand, type CommandRun } from './support/process';
 import { decodedResources, eventually, SotwAdsClient } from './support/xds';
 
-/** The `trellis` bin as npm links it; it runs the CLI `npm run build` compiled into dist/. */
+/** The `trellis` bin as npm links it; it runs the CLI `npm run build` compiled into apps/cli/dist/. */
 const TRELLIS_BIN = path.resolve(__dirname, '../apps/cli/bin/trellis.js');
 const CI_ACCESS_KEY = 'AKIDCLIPIPELINE';
 const EGRESS_ROUTES = 'rds_egress_http_8080';
 
-interface CliRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 /**
  * Runs the built CLI as a CI job would: a process of its own with only the environment given
- * (no AWS variables leak in from the test's). Asynchronous, so the in-process control plane
- * keeps serving while the CLI waits on it.
+ * (no AWS variables leak in from the test's).
  */
-function trellis(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
+function trellis(args: string[], env: Record<string, string> = {}): Promise<CommandRun> {
   const inherited = Object.fromEntries(
     Object.entries(process.env).filter(
       ([name]) => !name.startsWith('AWS_') && name !== 'TRELLIS_ENDPOINT',
     ),
   );
-  const child = spawn(process.execPath, [TRELLIS_BIN, ...args], {
-    env: { ...inherited, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  return new Promise((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  return runCommand(process.execPath, [TRELLIS_BIN, ...args], { env: { ...inherited, ...env } });
 }
 
 const nodeSpec = (hostname: string, backend?: string): VirtualNodeSpec => ({
@@ -117,6 +100,19 @@ describe('the trellis CLI', () => {
       ],
       ['a rollout without steps', ['rollout', 'start', ...rollout], 'give one of --steps'],
       [
+        'a metric check without --prometheus',
+        ['rollout', 'start', ...rollout, '--steps', '10,100', '--min-success-rate', '99'],
+        '--min-success-rate needs --prometheus',
+      ],
+      [
+        'a query without its threshold',
+        [
+          ...['rollout', 'start', ...rollout, '--steps', '10,100'],
+          ...['--prometheus', 'http://p:9090', '--query', 'up'],
+        ],
+        '--query and --query-threshold go together',
+      ],
+      [
         'an unknown abort mode',
         ['rollout', 'start', ...rollout, '--steps', '10,100', '--on-abort', 'sideways'],
         '--on-abort must be instant, stepped, freeze',
@@ -151,7 +147,7 @@ describe('the trellis CLI', () => {
       expect(command.stdout).toMatch(/^Usage: trellis weights set --mesh MESH/);
     });
 
-    it('says to build when dist/ is missing, from any working directory', async () => {
+    it('says to build when its dist/ is missing, from any working directory', async () => {
       const checkout = mkdtempSync(path.join(tmpdir(), 'trellis-unbuilt-'));
       mkdirSync(path.join(checkout, 'apps/cli/bin'), { recursive: true });
       copyFileSync(TRELLIS_BIN, path.join(checkout, 'apps/cli/bin/trellis.js'));
@@ -163,7 +159,9 @@ describe('the trellis CLI', () => {
       child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
       const code = await new Promise((resolve) => child.on('close', resolve));
       expect(code).toBe(1);
-      expect(stderr).toBe(`trellis: the CLI is not built: run \`npm run build\` in ${checkout}\n`);
+      expect(stderr).toBe(
+        `trellis: the CLI is not built: run \`npm run build\` in ${path.join(checkout, 'apps/cli')}\n`,
+      );
     });
   });
 
@@ -317,6 +315,35 @@ describe('the trellis CLI', () => {
       ]);
     });
 
+    it('sends metric gates: success rate, p99 latency and a query, all against --prometheus', async () => {
+      const run = await trellis(
+        [
+          ...['rollout', 'start', '--mesh', 'demo', '--router', 'api', '--route', 'canary'],
+          ...['--from', 'blue', '--to', 'green', '--steps', '10,50', '--interval', '2m'],
+          ...['--prometheus', 'http://prometheus:9090', '--min-success-rate', '99.5'],
+          ...['--max-p99', '500ms', '--min-requests', '50'],
+          ...['--query', 'sum(up{job="{{ to }}"})', '--query-threshold', '>=1'],
+        ],
+        { TRELLIS_ENDPOINT: endpoint },
+      );
+      expect(run.code).toBe(1);
+      const address = 'http://prometheus:9090';
+      expect(JSON.parse(requests[0]!.body)).toMatchObject({
+        gates: [
+          { successRate: { address, min: 99.5, minRequests: 50 } },
+          { latency: { address, maxP99: 500, minRequests: 50 } },
+          {
+            prometheus: {
+              address,
+              query: 'sum(up{job="{{ to }}"})',
+              comparison: '>=',
+              threshold: 1,
+            },
+          },
+        ],
+      });
+    });
+
     it('exits 1 when the server cannot be reached', async () => {
       const run = await trellis(['proxies'], { TRELLIS_ENDPOINT: 'http://127.0.0.1:9' });
       expect(run.code).toBe(1);
@@ -456,9 +483,9 @@ describe('the trellis CLI', () => {
      * shows its output rather than the sidecar's wait for weights that never come.
      */
     async function runWhile(
-      run: Promise<CliRun>,
+      run: Promise<CommandRun>,
       receiving: Promise<unknown>,
-    ): Promise<{ run: CliRun; received: unknown }> {
+    ): Promise<{ run: CommandRun; received: unknown }> {
       const received = receiving.catch((error: unknown) => error);
       return { run: await run, received: await received };
     }

@@ -119,3 +119,29 @@ export function startPostgresProcess(dataDir: string, port?: number): Promise<Po
     void exited.then(() => reject(new Error('embedded postgres process exited')));
   });
 }
+
+export interface CommandRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs a command as a process of its own and collects its output; asynchronous, so an
+ * in-process control plane keeps serving while the command talks to it.
+ */
+export function runCommand(
+  command: string,
+  args: string[],
+  options: { env: NodeJS.ProcessEnv; cwd?: string },
+): Promise<CommandRun> {
+  const child = spawn(command, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}

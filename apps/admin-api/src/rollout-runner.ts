@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { BadRequestException, NotFoundException } from '../../../libs/mesh-model/src/errors';
 import { describeMissing, type ResourceId } from '../../../libs/mesh-model/src/resource-kinds';
 import {
+  isMetricGate,
   sameWeights,
   weightedTargetsOf,
   weightsOf,
@@ -15,6 +16,8 @@ import {
   finish,
   gatesPassed,
   intervalElapsed,
+  metricsInconclusive,
+  metricsPassed,
   propagated,
   rollbackPropagated,
   start,
@@ -30,10 +33,13 @@ import {
 } from '../../../libs/persistence/src/rollout-store';
 import { ADMIN_API_OPTIONS, type AdminApiOptions } from './admin-api.options';
 import { type Propagation, PropagationService } from './propagation.service';
-import { callGate, type GatePayload } from './rollout-gates';
+import { callGate, checkMetricGate, type GatePayload } from './rollout-gates';
 import { ResourceWrites } from './resource-writes';
 
 export const ROLLOUT_LOGGER = Symbol('RolloutLogger');
+
+/** How long a step without enough traffic to judge waits before the metric gates are asked again, at most. */
+const METRICS_RETRY_MAX_MS = 30_000;
 
 type Step = (
   current: StoredRollout,
@@ -91,6 +97,9 @@ export class RolloutRunner {
         if (rollout.waitUntil && Date.now() < rollout.waitUntil.getTime()) return;
         await this.apply(rollout, (current, _tx, now) => intervalElapsed(current, now));
         return;
+      case 'CheckingMetrics':
+        if (rollout.waitUntil && Date.now() < rollout.waitUntil.getTime()) return;
+        return this.checkMetrics(rollout, cancel);
       case null:
         return;
     }
@@ -289,7 +298,7 @@ export class RolloutRunner {
     }
   }
 
-  /** Calls the gates in order; the first that does not pass aborts the rollout. */
+  /** Calls the webhooks in order; the first that does not pass aborts the rollout. */
   private async checkGates(rollout: StoredRollout, cancel: AbortSignal): Promise<void> {
     const weight = rollout.plan.steps[rollout.stepIndex] ?? 0;
     const payload: GatePayload = {
@@ -306,22 +315,64 @@ export class RolloutRunner {
     };
     const passed: string[] = [];
     for (const gate of rollout.plan.gates) {
+      if (gate.kind !== 'webhook') continue;
       const result = await callGate(gate, payload, cancel);
       // Stopping: the phase stays CheckingGates, and whoever runs the scheduler next calls again.
       if (cancel.aborted) return;
       if (!result.passed) {
-        await this.apply(rollout, (current, _tx, now) =>
-          abort(
-            current,
-            { reason: result.message, outcome: 'Aborted', rollback: current.plan.onAbort },
-            now,
-          ),
-        );
+        await this.abortForGate(rollout, result.message);
         return;
       }
       passed.push(result.message);
     }
     await this.apply(rollout, (current, _tx, now) => gatesPassed(current, passed, now));
+  }
+
+  /**
+   * At the end of a step's interval, asks Prometheus about the traffic to `to` since the step's
+   * weights were acknowledged, gate by gate: the first that fails aborts the rollout; one
+   * without enough traffic holds the step and everything is asked again a little later.
+   */
+  private async checkMetrics(rollout: StoredRollout, cancel: AbortSignal): Promise<void> {
+    const window = {
+      meshName: rollout.meshName,
+      virtualRouter: rollout.virtualRouter,
+      route: rollout.route,
+      from: rollout.from,
+      to: rollout.to,
+      step: rollout.stepIndex + 1,
+      weight: rollout.plan.steps[rollout.stepIndex] ?? 0,
+      windowMs: Date.now() - rollout.phaseStartedAt.getTime(),
+    };
+    const passed: string[] = [];
+    for (const gate of rollout.plan.gates.filter(isMetricGate)) {
+      const result = await checkMetricGate(gate, window, cancel);
+      // Stopping: the phase stays CheckingMetrics, and whoever runs the scheduler next asks again.
+      if (cancel.aborted) return;
+      switch (result.outcome) {
+        case 'passed':
+          passed.push(result.message);
+          continue;
+        case 'failed':
+          await this.abortForGate(rollout, result.message);
+          return;
+        case 'inconclusive': {
+          const retryMs = Math.min(rollout.plan.intervalMs, METRICS_RETRY_MAX_MS);
+          await this.apply(rollout, (current, _tx, now) =>
+            metricsInconclusive(current, result.message, new Date(now.getTime() + retryMs), now),
+          );
+          return;
+        }
+      }
+    }
+    await this.apply(rollout, (current, _tx, now) => metricsPassed(current, passed, now));
+  }
+
+  /** A gate said no: the rollout is Aborted (not Failed: it did what it was told) and rolls back. */
+  private abortForGate(rollout: StoredRollout, reason: string): Promise<void> {
+    return this.apply(rollout, (current, _tx, now) =>
+      abort(current, { reason, outcome: 'Aborted', rollback: current.plan.onAbort }, now),
+    );
   }
 
   /**

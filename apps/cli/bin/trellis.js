@@ -1,15 +1,15 @@
 #!/usr/bin/env node
 'use strict';
-// The CLI is TypeScript compiled with the rest of Trellis into the repository's dist/
-// (`npm run build`). Node resolves this file's symlinks (node_modules/.bin, the workspace
-// link), so __dirname is apps/cli/bin whatever the working directory.
+// The CLI is TypeScript compiled into this package's dist/ (`npm run build`, which `npm pack`
+// runs first). Node resolves this file's symlinks (node_modules/.bin, a global install, the
+// workspace link), so __dirname is the package's bin/ whatever the working directory.
 const { existsSync } = require('node:fs');
 const path = require('node:path');
 
-const root = path.resolve(__dirname, '..', '..', '..');
-const main = path.join(root, 'dist', 'apps', 'cli', 'src', 'main.js');
+const main = path.join(__dirname, '..', 'dist', 'main.js');
 if (!existsSync(main)) {
-  process.stderr.write(`trellis: the CLI is not built: run \`npm run build\` in ${root}\n`);
+  const packageDir = path.resolve(__dirname, '..');
+  process.stderr.write(`trellis: the CLI is not built: run \`npm run build\` in ${packageDir}\n`);
   process.exit(1);
 }
 require(main);

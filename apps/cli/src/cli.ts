@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { CommandContext, type Command, type ProcessIo } from './command';
 import { UsageError } from './command-line';
 import { certificatesCommands } from './commands/certificates';
@@ -41,7 +43,7 @@ Usage: trellis <command> [flags]
 Commands:
 ${listCommands(COMMANDS)}
 
-Run trellis <command> --help for a command's flags.
+Run trellis <command> --help for a command's flags; trellis --version prints the version.
 
 Environment:
   TRELLIS_ENDPOINT       the Trellis REST API (default ${DEFAULT_ENDPOINT})
@@ -63,8 +65,8 @@ export async function runCli(args: string[], io: ProcessIo): Promise<ExitCode> {
   const context = new CommandContext(io);
   try {
     const resolved = resolveCommand(args);
-    if ('help' in resolved) {
-      io.stdout.write(`${resolved.help}\n`);
+    if ('output' in resolved) {
+      io.stdout.write(`${resolved.output}\n`);
       return ExitCode.Success;
     }
     return await resolved.command.run(resolved.args, context);
@@ -74,20 +76,22 @@ export async function runCli(args: string[], io: ProcessIo): Promise<ExitCode> {
   }
 }
 
-type ResolvedCommand = { help: string } | { command: Command; args: string[] };
+/** A command to run, or what to print instead (a help, the version). */
+type ResolvedCommand = { output: string } | { command: Command; args: string[] };
 
-/** The command named by the first one or two words and the arguments after them, or a help. */
+/** The command named by the first one or two words and the arguments after them, or what to print. */
 function resolveCommand(args: string[]): ResolvedCommand {
   const [first, second, ...rest] = args;
   if (first === undefined) throw new UsageError('missing a command', HELP);
-  if (isHelp(first) || first === 'help') return { help: HELP };
+  if (isHelp(first) || first === 'help') return { output: HELP };
+  if (first === '--version' || first === '-v') return { output: cliVersion() };
   const group = GROUPS.get(first);
   let command: Command | undefined;
   let commandArgs: string[];
   if (group) {
     const groupHelp = `Usage: trellis ${first} <command> [flags]\n\nCommands:\n${listCommands(group)}`;
     if (second === undefined) throw new UsageError(`missing a ${first} command`, groupHelp);
-    if (isHelp(second)) return { help: groupHelp };
+    if (isHelp(second)) return { output: groupHelp };
     command = group.find((candidate) => candidate.name === `${first} ${second}`);
     if (!command) throw new UsageError(`unknown command "${first} ${second}"`, groupHelp);
     commandArgs = rest;
@@ -97,8 +101,14 @@ function resolveCommand(args: string[]): ResolvedCommand {
     commandArgs = args.slice(1);
   }
   // Help wins over everything else on the line, even flags still missing.
-  if (commandArgs.some(isHelp)) return { help: command.usage };
+  if (commandArgs.some(isHelp)) return { output: command.usage };
   return { command, args: commandArgs };
+}
+
+/** The version of the package this file is part of (src/ in a checkout, dist/ when installed). */
+function cliVersion(): string {
+  const manifest = path.join(__dirname, '..', 'package.json');
+  return (JSON.parse(readFileSync(manifest, 'utf8')) as { version: string }).version;
 }
 
 function isHelp(arg: string): boolean {

@@ -5,6 +5,8 @@ import {
   abortByUser,
   gatesPassed,
   intervalElapsed,
+  metricsInconclusive,
+  metricsPassed,
   pause,
   promote,
   propagated,
@@ -93,6 +95,33 @@ describe('the rollout state machine', () => {
     const passed = gatesPassed(checking, ['gate http://gate answered 200 in 3 ms'], at(10));
     expect(passed.rollout).toMatchObject({ phase: 'Waiting', waitUntil: at(60_010) });
     expect(passed.events.map((event) => event.type)).toEqual(['GatePassed']);
+  });
+
+  it('asks the metric gates at the end of the interval, over the time since the step went live', () => {
+    const gates = [{ successRate: { address: 'http://prometheus:9090', min: 99 } }];
+    const live = throughStep(start(rollout({ gates }), T0).rollout, 3, at(5));
+    expect(live).toMatchObject({ phase: 'Waiting', phaseStartedAt: at(5) });
+    const checking = intervalElapsed(live, at(60_005)).rollout;
+    expect(checking).toMatchObject({ phase: 'CheckingMetrics', stepIndex: 0, waitUntil: null });
+    expect(checking.phaseStartedAt).toEqual(at(5));
+
+    const quiet = metricsInconclusive(checking, 'too few requests', at(90_000), at(60_010));
+    expect(quiet.rollout).toMatchObject({ phase: 'CheckingMetrics', waitUntil: at(90_000) });
+    expect(quiet.events).toMatchObject([
+      { type: 'GateWaiting', message: 'too few requests; waiting' },
+    ]);
+    // Asking again without enough traffic is no new event.
+    expect(metricsInconclusive(quiet.rollout, 'too few', at(120_000), at(90_000)).events).toEqual(
+      [],
+    );
+
+    const passed = metricsPassed(quiet.rollout, ['success rate 99.9 %'], at(90_000));
+    expect(passed.rollout).toMatchObject({
+      phase: 'SettingWeights',
+      stepIndex: 1,
+      waitUntil: null,
+    });
+    expect(passed.events).toMatchObject([{ type: 'GatePassed', message: 'success rate 99.9 %' }]);
   });
 
   it('waits for promotion before the last step when asked to', () => {

@@ -1,6 +1,7 @@
 import { ConflictException } from './errors';
 import {
   isFinal,
+  isMetricGate,
   stepWeights,
   weightsOf,
   type RolloutAbort,
@@ -146,7 +147,7 @@ export function propagated<R extends Rollout>(
     const done = rollbackPropagated(rollout, now);
     return { rollout: done.rollout, events: [acknowledged, ...done.events] };
   }
-  if (rollout.plan.gates.length > 0) {
+  if (rollout.plan.gates.some((gate) => gate.kind === 'webhook')) {
     return {
       rollout: { ...rollout, phase: 'CheckingGates', phaseStartedAt: now },
       events: [acknowledged],
@@ -173,7 +174,7 @@ export function rollbackPropagated<R extends Rollout>(rollout: R, now: Date): Tr
   };
 }
 
-/** The gates answered 2xx (`results` describes each): hold for the interval, or succeed after the last step. */
+/** The webhooks answered 2xx (`results` describes each): hold for the interval, or succeed after the last step. */
 export function gatesPassed<R extends Rollout>(
   rollout: R,
   results: string[],
@@ -197,7 +198,10 @@ export function gatesPassed<R extends Rollout>(
   };
 }
 
-/** The interval is over: the next step (or, while Aborting, the next step back). */
+/**
+ * The interval is over: the metric gates judge it, or the next step comes (while Aborting, the
+ * next step back). CheckingMetrics keeps the phase's start: the window measured runs from there.
+ */
 export function intervalElapsed<R extends Rollout>(rollout: R, now: Date): Transition<R> {
   if (rollout.state === 'Aborting') {
     return {
@@ -205,7 +209,43 @@ export function intervalElapsed<R extends Rollout>(rollout: R, now: Date): Trans
       events: [],
     };
   }
+  if (rollout.plan.gates.some(isMetricGate)) {
+    return { rollout: { ...rollout, phase: 'CheckingMetrics', waitUntil: null }, events: [] };
+  }
   return nextStep(rollout, rollout.stepIndex + 1, now);
+}
+
+/** Every metric gate passed (`results` says what each measured): the next step. */
+export function metricsPassed<R extends Rollout>(
+  rollout: R,
+  results: string[],
+  now: Date,
+): Transition<R> {
+  const next = nextStep(rollout, rollout.stepIndex + 1, now);
+  const events = results.map((message) =>
+    event(now, 'GatePassed', { message, stepIndex: rollout.stepIndex }),
+  );
+  return { rollout: next.rollout, events: [...events, ...next.events] };
+}
+
+/**
+ * A metric gate saw too little traffic to judge (`reason`): the step holds and the gates are
+ * asked again at `retryAt`, over a window that keeps growing. Only the first wait of a step is
+ * an event, so a quiet service does not fill the history.
+ */
+export function metricsInconclusive<R extends Rollout>(
+  rollout: R,
+  reason: string,
+  retryAt: Date,
+  now: Date,
+): Transition<R> {
+  const first = rollout.waitUntil === null;
+  return {
+    rollout: { ...rollout, waitUntil: retryAt },
+    events: first
+      ? [event(now, 'GateWaiting', { message: `${reason}; waiting`, stepIndex: rollout.stepIndex })]
+      : [],
+  };
 }
 
 function nextStep<R extends Rollout>(rollout: R, stepIndex: number, now: Date): Transition<R> {

@@ -4,6 +4,7 @@ import {
   parseDuration,
   parseRolloutRequest,
   rolloutRouteProblem,
+  substituteQuery,
   type RolloutPlan,
 } from './rollout';
 
@@ -87,9 +88,138 @@ describe('rollout steps', () => {
         gates: [{ url: 'https://ci.example.com/gate' }, { url: 'http://h/g', timeout: '2s' }],
       }).gates,
     ).toEqual([
-      { url: 'https://ci.example.com/gate', timeoutMs: 10_000 },
-      { url: 'http://h/g', timeoutMs: 2000 },
+      { kind: 'webhook', url: 'https://ci.example.com/gate', timeoutMs: 10_000 },
+      { kind: 'webhook', url: 'http://h/g', timeoutMs: 2000 },
     ]);
+  });
+});
+
+describe('metric gates', () => {
+  const prometheus = 'http://prometheus.monitoring:9090';
+  it('keeps each kind with its defaults: 10 requests at least, a 10 s query timeout', () => {
+    expect(
+      plan({
+        steps: [10, 50],
+        gates: [
+          { successRate: { address: prometheus, min: 99.5 } },
+          { latency: { address: prometheus, maxP99: '500ms', minRequests: 50 } },
+          {
+            prometheus: {
+              address: prometheus,
+              query: 'sum(rate(errors{to="{{ to }}"}[{{interval}}]))',
+              comparison: '<',
+              threshold: 0.5,
+              timeout: '3s',
+            },
+          },
+        ],
+      }).gates,
+    ).toEqual([
+      {
+        kind: 'successRate',
+        address: prometheus,
+        minPercent: 99.5,
+        minRequests: 10,
+        timeoutMs: 10_000,
+      },
+      { kind: 'latency', address: prometheus, maxP99Ms: 500, minRequests: 50, timeoutMs: 10_000 },
+      {
+        kind: 'prometheus',
+        address: prometheus,
+        query: 'sum(rate(errors{to="{{ to }}"}[{{interval}}]))',
+        comparison: '<',
+        threshold: 0.5,
+        timeoutMs: 3000,
+      },
+    ]);
+  });
+
+  it('substitutes the rollout variables into a query', () => {
+    const variables = {
+      mesh: 'demo',
+      router: 'api',
+      route: 'canary',
+      from: 'blue',
+      to: 'green',
+      step: '2',
+      weight: '50',
+      interval: '60s',
+    };
+    expect(
+      substituteQuery(
+        'x{mesh="{{mesh}}",n="{{ to }}",s="{{step}}/{{ weight }}"}[{{ interval }}]',
+        variables,
+      ),
+    ).toBe('x{mesh="demo",n="green",s="2/50"}[60s]');
+  });
+
+  it.each<[string, unknown, string]>([
+    [
+      'two kinds in one gate',
+      [{ successRate: { address: prometheus, min: 99 }, url: 'http://h' }],
+      'gates[0]: must have exactly one of url, prometheus, successRate, latency',
+    ],
+    [
+      'an address that is not a URL',
+      [{ successRate: { address: 'prometheus:9090', min: 99 } }],
+      'gates[0].successRate.address: must be the http or https URL of Prometheus',
+    ],
+    [
+      'a success rate above 100',
+      [{ successRate: { address: prometheus, min: 101 } }],
+      'gates[0].successRate.min: must be a percentage above 0 and at most 100, got 101',
+    ],
+    [
+      'no request minimum',
+      [{ successRate: { address: prometheus, min: 99, minRequests: 0 } }],
+      'gates[0].successRate.minRequests: must be an integer from 1',
+    ],
+    [
+      'a latency without its maximum',
+      [{ latency: { address: prometheus } }],
+      'gates[0].latency.maxP99: is required',
+    ],
+    [
+      'an unknown variable',
+      [
+        {
+          prometheus: {
+            address: prometheus,
+            query: 'up{x="{{ namespace }}"}',
+            comparison: '>',
+            threshold: 0,
+          },
+        },
+      ],
+      'gates[0].prometheus.query: unknown variable {{ namespace }}; the variables are mesh, router, route, from, to, step, weight, interval',
+    ],
+    [
+      'an unknown comparison',
+      [{ prometheus: { address: prometheus, query: 'up', comparison: '=', threshold: 1 } }],
+      'gates[0].prometheus.comparison: must be one of < <= > >=, got "="',
+    ],
+    [
+      'a threshold that is not a number',
+      [{ prometheus: { address: prometheus, query: 'up', comparison: '>', threshold: '1' } }],
+      'gates[0].prometheus.threshold: must be a number, got "1"',
+    ],
+    [
+      'an unknown field',
+      [{ latency: { address: prometheus, maxP99: 100, percentile: 95 } }],
+      'gates[0].latency.percentile: unknown field',
+    ],
+  ])('rejects %s, naming the field', (_case, gates, message) => {
+    expect(problem({ ...base, steps: [10, 100], gates })).toContain(message);
+  });
+
+  it('needs a step to judge and an interval to measure', () => {
+    const gates = [{ successRate: { address: prometheus, min: 99 } }];
+    expect(problem({ ...base, steps: 'AllAtOnce', gates })).toBe(
+      'gates: metric gates judge a step before the next one; a rollout of a single step has none to judge',
+    );
+    expect(problem({ ...base, steps: [10], interval: 0, gates })).toBe(
+      'interval: must be at least 1s with metric gates: they measure the traffic of the interval',
+    );
   });
 });
 

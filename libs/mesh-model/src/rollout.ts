@@ -27,16 +27,66 @@ export function isFinal(state: RolloutState): boolean {
 
 /**
  * Where a step (or, while Aborting, a step of the way back) is: its weights are written, then
- * the proxies acknowledge them, then the gates are called, then the interval passes.
+ * the proxies acknowledge them, then the webhooks are called, then the interval passes, then
+ * the metric gates judge the interval's traffic.
  */
-export type RolloutPhase = 'SettingWeights' | 'Propagating' | 'CheckingGates' | 'Waiting';
+export type RolloutPhase =
+  'SettingWeights' | 'Propagating' | 'CheckingGates' | 'Waiting' | 'CheckingMetrics';
 
 export const ON_ABORT = ['instant', 'stepped', 'freeze'] as const;
 export type OnAbort = (typeof ON_ABORT)[number];
 
-export interface RolloutGate {
+/**
+ * What judges a step before the rollout goes on. A webhook is called once the proxies have the
+ * step's weights; a metric gate reads Prometheus at the end of the step's interval, over that
+ * interval. docs/rollouts.md describes each kind.
+ */
+export type RolloutGate = WebhookGate | MetricGate;
+export type MetricGate = PrometheusQueryGate | SuccessRateGate | LatencyGate;
+
+export interface WebhookGate {
+  kind: 'webhook';
   url: string;
   timeoutMs: number;
+}
+
+export const COMPARISONS = ['<', '<=', '>', '>='] as const;
+export type Comparison = (typeof COMPARISONS)[number];
+
+/** A PromQL query whose single value must compare to a threshold for the step to pass. */
+export interface PrometheusQueryGate {
+  kind: 'prometheus';
+  /** Prometheus' base URL, e.g. http://prometheus:9090. */
+  address: string;
+  /** With `{{ variable }}`s (ROLLOUT_QUERY_VARIABLES) substituted at each check. */
+  query: string;
+  comparison: Comparison;
+  threshold: number;
+  timeoutMs: number;
+}
+
+/** The share of non-5xx responses of the traffic to `to`, from its sidecars' Envoy metrics. */
+export interface SuccessRateGate {
+  kind: 'successRate';
+  address: string;
+  /** Percent, e.g. 99. */
+  minPercent: number;
+  /** Fewer requests than this in the window: the step waits for more instead of passing. */
+  minRequests: number;
+  timeoutMs: number;
+}
+
+/** The p99 upstream request time of the traffic to `to`, from its sidecars' Envoy metrics. */
+export interface LatencyGate {
+  kind: 'latency';
+  address: string;
+  maxP99Ms: number;
+  minRequests: number;
+  timeoutMs: number;
+}
+
+export function isMetricGate(gate: RolloutGate): gate is MetricGate {
+  return gate.kind !== 'webhook';
 }
 
 /** How a rollout proceeds, as stored: the request with its defaults and presets resolved. */
@@ -143,6 +193,19 @@ export function parseRolloutRequest(body: unknown): RolloutRequest {
           report,
         );
 
+  if (stepsAndInterval && gates.some(isMetricGate)) {
+    if (stepsAndInterval.steps.length < 2) {
+      report(
+        'gates',
+        'metric gates judge a step before the next one; a rollout of a single step has none to judge',
+      );
+    } else if (stepsAndInterval.intervalMs < 1000) {
+      report(
+        'interval',
+        'must be at least 1s with metric gates: they measure the traffic of the interval',
+      );
+    }
+  }
   if (issues.length > 0 || !stepsAndInterval) throw new BadRequestException(issues.join('; '));
   return {
     virtualRouter,
@@ -264,31 +327,197 @@ function linear(step: number): number[] {
   return [...weights, 100];
 }
 
+export const DEFAULT_MIN_REQUESTS = 10;
+const MAX_QUERY_LENGTH = 4096;
+const MAX_LATENCY_MS = 5 * 60 * 1000;
+const GATE_SHAPES =
+  '{"url": "..."}, {"prometheus": {...}}, {"successRate": {...}} or {"latency": {...}}';
+
+/**
+ * The variables a Prometheus gate's query may use, as `{{ name }}`: the rollout's mesh, virtual
+ * router, route, from and to nodes; the step's number (from 1) and weight of `to`; and the
+ * window measured, as a PromQL duration (`60s`).
+ */
+export const ROLLOUT_QUERY_VARIABLES = [
+  'mesh',
+  'router',
+  'route',
+  'from',
+  'to',
+  'step',
+  'weight',
+  'interval',
+] as const;
+export type RolloutQueryVariables = Record<(typeof ROLLOUT_QUERY_VARIABLES)[number], string>;
+const QUERY_VARIABLE = /\{\{\s*([^{}\s]*)\s*\}\}/g;
+
+/** The query with its variables replaced; every variable was checked when the rollout was made. */
+export function substituteQuery(query: string, variables: RolloutQueryVariables): string {
+  return query.replace(
+    QUERY_VARIABLE,
+    (_match, name: string) => variables[name as keyof RolloutQueryVariables] ?? '',
+  );
+}
+
+/** "99.5 % < 99 %"-style check: whether `value` is on the passing side of the threshold. */
+export function compare(value: number, comparison: Comparison, threshold: number): boolean {
+  switch (comparison) {
+    case '<':
+      return value < threshold;
+    case '<=':
+      return value <= threshold;
+    case '>':
+      return value > threshold;
+    case '>=':
+      return value >= threshold;
+  }
+}
+
 function parseGates(gates: unknown, report: Report): RolloutGate[] {
   if (gates === undefined) return [];
   if (!Array.isArray(gates) || gates.length > MAX_GATES) {
-    report('gates', `must be a list of at most ${MAX_GATES} {"url": "...", "timeout": "10s"}`);
+    report('gates', `must be a list of at most ${MAX_GATES} gates: ${GATE_SHAPES}`);
     return [];
   }
   return gates.flatMap((gate: unknown, index): RolloutGate[] => {
     const field = `gates[${index}]`;
     if (!isRecord(gate)) {
-      report(field, 'must be an object {"url": "...", "timeout": "10s"}');
+      report(field, `must be an object: ${GATE_SHAPES}`);
       return [];
     }
-    for (const key of Object.keys(gate)) {
-      if (key !== 'url' && key !== 'timeout') report(`${field}.${key}`, 'unknown field');
-    }
-    const timeoutMs =
-      gate.timeout === undefined
-        ? DEFAULT_GATE_TIMEOUT_MS
-        : duration(gate.timeout, `${field}.timeout`, 1, MAX_GATE_TIMEOUT_MS, report);
-    if (typeof gate.url !== 'string' || gate.url.length > MAX_URL_LENGTH || !isHttpUrl(gate.url)) {
-      report(`${field}.url`, `must be an http or https URL, got ${json(gate.url)}`);
+    const kinds = ['prometheus', 'successRate', 'latency'].filter((kind) => kind in gate);
+    if (kinds.length === 0) return webhookGate(gate, field, report);
+    if (kinds.length > 1 || Object.keys(gate).length > 1) {
+      report(field, `must have exactly one of url, prometheus, successRate, latency`);
       return [];
     }
-    return [{ url: gate.url, timeoutMs }];
+    const kind = kinds[0]!;
+    const spec = gate[kind];
+    if (!isRecord(spec)) {
+      report(`${field}.${kind}`, 'must be an object');
+      return [];
+    }
+    return metricGate(kind, spec, `${field}.${kind}`, report);
   });
+}
+
+function webhookGate(gate: Record<string, unknown>, field: string, report: Report): WebhookGate[] {
+  for (const key of Object.keys(gate)) {
+    if (key !== 'url' && key !== 'timeout') report(`${field}.${key}`, 'unknown field');
+  }
+  const timeoutMs = gateTimeout(gate.timeout, field, report);
+  if (typeof gate.url !== 'string' || gate.url.length > MAX_URL_LENGTH || !isHttpUrl(gate.url)) {
+    report(`${field}.url`, `must be an http or https URL, got ${json(gate.url)}`);
+    return [];
+  }
+  return [{ kind: 'webhook', url: gate.url, timeoutMs }];
+}
+
+const METRIC_FIELDS: Record<string, string[]> = {
+  prometheus: ['address', 'query', 'comparison', 'threshold', 'timeout'],
+  successRate: ['address', 'min', 'minRequests', 'timeout'],
+  latency: ['address', 'maxP99', 'minRequests', 'timeout'],
+};
+
+function metricGate(
+  kind: string,
+  spec: Record<string, unknown>,
+  field: string,
+  report: Report,
+): MetricGate[] {
+  const issues: string[] = [];
+  const check: Report = (name, message) => {
+    issues.push(name);
+    report(name, message);
+  };
+  for (const key of Object.keys(spec)) {
+    if (!METRIC_FIELDS[kind]!.includes(key)) check(`${field}.${key}`, 'unknown field');
+  }
+  const address = spec.address;
+  if (typeof address !== 'string' || address.length > MAX_URL_LENGTH || !isHttpUrl(address)) {
+    check(
+      `${field}.address`,
+      `must be the http or https URL of Prometheus (e.g. http://prometheus:9090), got ${json(address)}`,
+    );
+  }
+  const timeoutMs = gateTimeout(spec.timeout, field, check);
+  const minRequests = (): number => {
+    const value = spec.minRequests ?? DEFAULT_MIN_REQUESTS;
+    if (!isInteger(value) || value < 1 || value > 1_000_000_000) {
+      check(`${field}.minRequests`, `must be an integer from 1 to 1000000000, got ${json(value)}`);
+    }
+    return value as number;
+  };
+  let gate: MetricGate;
+  switch (kind) {
+    case 'prometheus': {
+      const { query, comparison, threshold } = spec;
+      if (typeof query !== 'string' || query.trim() === '' || query.length > MAX_QUERY_LENGTH) {
+        check(`${field}.query`, `must be a PromQL query of 1 to ${MAX_QUERY_LENGTH} characters`);
+      } else {
+        for (const [, name] of query.matchAll(QUERY_VARIABLE)) {
+          if (!(ROLLOUT_QUERY_VARIABLES as readonly string[]).includes(name!)) {
+            check(
+              `${field}.query`,
+              `unknown variable {{ ${name} }}; the variables are ${ROLLOUT_QUERY_VARIABLES.join(', ')}`,
+            );
+          }
+        }
+      }
+      if (!(COMPARISONS as readonly unknown[]).includes(comparison)) {
+        check(
+          `${field}.comparison`,
+          `must be one of ${COMPARISONS.join(' ')}, got ${json(comparison)}`,
+        );
+      }
+      if (typeof threshold !== 'number' || !Number.isFinite(threshold)) {
+        check(`${field}.threshold`, `must be a number, got ${json(threshold)}`);
+      }
+      gate = {
+        kind,
+        address: address as string,
+        query: query as string,
+        comparison: comparison as Comparison,
+        threshold: threshold as number,
+        timeoutMs,
+      };
+      break;
+    }
+    case 'successRate': {
+      const min = spec.min;
+      if (typeof min !== 'number' || !(min > 0 && min <= 100)) {
+        check(`${field}.min`, `must be a percentage above 0 and at most 100, got ${json(min)}`);
+      }
+      gate = {
+        kind,
+        address: address as string,
+        minPercent: min as number,
+        minRequests: minRequests(),
+        timeoutMs,
+      };
+      break;
+    }
+    default: {
+      const maxP99Ms =
+        spec.maxP99 === undefined
+          ? (check(`${field}.maxP99`, 'is required, e.g. "500ms"'), 0)
+          : duration(spec.maxP99, `${field}.maxP99`, 1, MAX_LATENCY_MS, check);
+      gate = {
+        kind: 'latency',
+        address: address as string,
+        maxP99Ms,
+        minRequests: minRequests(),
+        timeoutMs,
+      };
+    }
+  }
+  return issues.length > 0 ? [] : [gate];
+}
+
+function gateTimeout(timeout: unknown, field: string, report: Report): number {
+  return timeout === undefined
+    ? DEFAULT_GATE_TIMEOUT_MS
+    : duration(timeout, `${field}.timeout`, 1, MAX_GATE_TIMEOUT_MS, report);
 }
 
 function isHttpUrl(value: string): boolean {
@@ -456,6 +685,7 @@ export type RolloutEventType =
   | 'WeightsSet'
   | 'Propagated'
   | 'GatePassed'
+  | 'GateWaiting'
   | 'WaitingPromotion'
   | 'Paused'
   | 'Resumed'

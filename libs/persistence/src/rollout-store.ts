@@ -3,8 +3,10 @@ import type {
   RolloutAbort,
   RolloutEvent,
   RolloutPhase,
+  RolloutGate,
   RolloutPlan,
   RolloutState,
+  WebhookGate,
   Weights,
 } from '../../mesh-model/src/rollout';
 import type { Rollout } from '../../mesh-model/src/rollout-state';
@@ -236,7 +238,13 @@ function toStored(row: RolloutRow): StoredRollout {
     route: row.route_name,
     from: row.from_node,
     to: row.to_node,
-    plan: row.plan,
+    // Plans stored before gates had kinds hold webhooks only.
+    plan: {
+      ...row.plan,
+      gates: (row.plan.gates as Array<RolloutGate | Omit<WebhookGate, 'kind'>>).map((gate) =>
+        'kind' in gate ? gate : { kind: 'webhook', ...gate },
+      ),
+    },
     originalTargets: row.original_targets,
     state: row.state,
     phase: row.phase,

@@ -126,3 +126,18 @@ export function proxylessClusterName(
 ): string {
   return `cds_proxyless_${mesh}_${targetNode}_${protocol}_${port}`;
 }
+
+/**
+ * A regular expression (RE2, fully anchored, as Prometheus matches labels) for the egress
+ * clusters of a target node whatever its listener: what rollout metric gates select the traffic
+ * to a virtual node with, in its callers' Envoy stats. The protocol and port parts are matched
+ * exactly as `egressClusterName` builds them, so a node whose name ends like them (`green_http_80`)
+ * is not taken for another (`green`).
+ */
+export function egressClusterNamePattern(mesh: string, targetNode: string): string {
+  return `cds_egress_${escapeRegExp(mesh)}_${escapeRegExp(targetNode)}_(http|http2|grpc|tcp)_[0-9]+`;
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}

@@ -53,7 +53,8 @@ const START_USAGE = `Usage: trellis rollout start --mesh MESH --router ROUTER --
 
 Starts a progressive rollout: shifts the route's traffic from one virtual node to another
 step by step. Each step writes the weights, waits until every proxy has them (a rejection
-aborts), calls the gates (a non-2xx answer or a timeout aborts), then waits the interval.
+aborts), calls the gates (a non-2xx answer or a timeout aborts), waits the interval, then
+checks the metric gates over it (a failed check aborts; too few requests holds the step).
 
 Flags:
   --mesh MESH                     the mesh
@@ -70,6 +71,14 @@ Flags:
   --interval DURATION             time each step holds, e.g. 60s (server default: 1m)
   --gate URL                      a webhook called at each step; repeatable
   --gate-timeout DURATION         how long a gate may take to answer (server default: 10s)
+  --prometheus URL                the Prometheus the metric gates below ask, at the end of
+                                  each step's interval, about the traffic to --to
+  --min-success-rate PERCENT      abort when fewer requests to --to succeed (non-5xx), e.g. 99
+  --max-p99 DURATION              abort when the p99 latency to --to is higher, e.g. 500ms
+  --min-requests N                fewer requests in the interval: the step waits (default: 10)
+  --query PROMQL                  abort unless the query's value passes --query-threshold;
+                                  {{ mesh }}, {{ to }}, {{ interval }}… are substituted
+  --query-threshold CHECK         e.g. "<0.05" or ">=99" (one of < <= > >= and a number)
   --on-abort MODE                 instant: back to the original weights (default);
                                   stepped: back down the steps; freeze: keep the weights
   --require-promotion             stop before the last step until trellis rollout promote
@@ -129,6 +138,12 @@ export const rolloutStartCommand: Command = {
         interval: { type: 'string' },
         gate: { type: 'string', multiple: true },
         'gate-timeout': { type: 'string' },
+        prometheus: { type: 'string' },
+        'min-success-rate': { type: 'string' },
+        'max-p99': { type: 'string' },
+        'min-requests': { type: 'string' },
+        query: { type: 'string' },
+        'query-threshold': { type: 'string' },
         'on-abort': { type: 'string' },
         'require-promotion': { type: 'boolean' },
         'propagation-timeout': { type: 'string' },
@@ -164,9 +179,12 @@ export const rolloutStartCommand: Command = {
     if (gateTimeout !== undefined && !values.gate) {
       throw new UsageError('--gate-timeout applies to --gate only', START_USAGE);
     }
-    if (values.gate) {
-      body.gates = values.gate.map((url) => ({ url: gateUrl(url), timeout: gateTimeout }));
-    }
+    const gates: unknown[] = (values.gate ?? []).map((url) => ({
+      url: gateUrl(url),
+      timeout: gateTimeout,
+    }));
+    gates.push(...metricGates(values, duration));
+    if (gates.length > 0) body.gates = gates;
     const timeoutMs = waitTimeout(values.wait, values.timeout, '--wait', START_USAGE);
     const terminal = context.terminal(output);
     const api = context.api();
@@ -411,7 +429,7 @@ function onAbortMode(mode: string | undefined): string | undefined {
   return mode;
 }
 
-function gateUrl(url: string): string {
+function gateUrl(url: string, flag = 'gate'): string {
   let parsed: URL | undefined;
   try {
     parsed = new URL(url);
@@ -419,9 +437,87 @@ function gateUrl(url: string): string {
     // reported below
   }
   if (parsed?.protocol !== 'http:' && parsed?.protocol !== 'https:') {
-    throw new UsageError(`--gate must be an http or https URL, got ${url}`, START_USAGE);
+    throw new UsageError(`--${flag} must be an http or https URL, got ${url}`, START_USAGE);
   }
   return url;
+}
+
+/**
+ * The metric gates as the API takes them, from --prometheus and the checks; the server
+ * validates the values (ranges, query variables) and names the field of any problem.
+ */
+function metricGates(
+  values: {
+    prometheus?: string;
+    'min-success-rate'?: string;
+    'max-p99'?: string;
+    'min-requests'?: string;
+    query?: string;
+    'query-threshold'?: string;
+  },
+  duration: (text: string | undefined, flag: string) => number | undefined,
+): unknown[] {
+  const checks = ['min-success-rate', 'max-p99', 'query'] as const;
+  const given = checks.filter((flag) => values[flag] !== undefined);
+  if (values.prometheus === undefined) {
+    const [flag] = [...given, ...(values['min-requests'] !== undefined ? ['min-requests'] : [])];
+    if (flag) throw new UsageError(`--${flag} needs --prometheus`, START_USAGE);
+    return [];
+  }
+  if (given.length === 0) {
+    throw new UsageError(
+      '--prometheus needs a check: --min-success-rate, --max-p99 or --query',
+      START_USAGE,
+    );
+  }
+  if ((values.query === undefined) !== (values['query-threshold'] === undefined)) {
+    throw new UsageError('--query and --query-threshold go together', START_USAGE);
+  }
+  const address = gateUrl(values.prometheus, 'prometheus');
+  const minRequests =
+    values['min-requests'] === undefined
+      ? undefined
+      : number(values['min-requests'], 'min-requests');
+  const gates: unknown[] = [];
+  if (values['min-success-rate'] !== undefined) {
+    gates.push({
+      successRate: {
+        address,
+        min: number(values['min-success-rate'], 'min-success-rate'),
+        minRequests,
+      },
+    });
+  }
+  if (values['max-p99'] !== undefined) {
+    gates.push({
+      latency: { address, maxP99: duration(values['max-p99'], 'max-p99'), minRequests },
+    });
+  }
+  if (values.query !== undefined) {
+    const check = /^\s*(<=|>=|<|>)\s*(-?\d+(?:\.\d+)?)\s*$/.exec(values['query-threshold'] ?? '');
+    if (!check) {
+      throw new UsageError(
+        `--query-threshold must be a comparison and a number like "<0.05", got ${values['query-threshold']}`,
+        START_USAGE,
+      );
+    }
+    gates.push({
+      prometheus: {
+        address,
+        query: values.query,
+        comparison: check[1],
+        threshold: Number(check[2]),
+      },
+    });
+  }
+  return gates;
+}
+
+function number(text: string, flag: string): number {
+  if (!/^\d+(\.\d+)?$/.test(text)) {
+    throw new UsageError(`--${flag} must be a number, got ${text}`, START_USAGE);
+  }
+  return Number(text);
 }
 
 /** Rollouts last minutes to hours, so unlike weights the default is no limit. */
