@@ -276,8 +276,9 @@ describe('SigV4 with Trellis access keys on the REST API', () => {
     );
     expect(listed.stdout).not.toContain(second.secretAccessKey);
 
-    const revokedAt = Date.now();
     const revoked = await run(TRELLIS_BIN, ['keys', 'revoke', name], env);
+    // The revocation committed before the command answered.
+    const revokedAt = Date.now();
     expect(revoked).toMatchObject({ code: 0, stdout: `Revoked access key ${name}.\n` });
     await eventually(async () => {
       for (const client of [onB, onBRotated]) {
