@@ -23,7 +23,7 @@ export interface MeshDiagnosticsOptions {
  * Computes each mesh's diagnostics where translation happens (the xDS role) and stores them by
  * mesh revision, so the admin API of any replica can answer `GET /v1/meshes/{mesh}/diagnostics`.
  * A mesh's diagnostics are the translation problems of the sidecar of every virtual node, computed
- * after each change (bursts coalesced) and again when the certificate store changes. Meshes
+ * after each change (bursts coalesced) and again when a certificate it names changes. Meshes
  * without connected proxies are covered too: the problem exists before a proxy meets it.
  */
 export class MeshDiagnosticsPublisher {
@@ -114,13 +114,17 @@ export class MeshDiagnosticsPublisher {
     this.timers.set(meshName, timer);
   }
 
+  /**
+   * Repairs what notifications missed: meshes whose current revision nobody computed (written
+   * while no xDS role ran, or a lost notification), and meshes naming a certificate that changed.
+   */
   private async computeChanged(): Promise<void> {
-    const certificatesChanged = ((await this.certificates?.refresh()) ?? []).length > 0;
-    for (const [meshName, revision] of await this.reader.revisions()) {
-      if (certificatesChanged || this.computed.get(meshName)?.revision !== revision) {
-        await this.compute(meshName);
-      }
+    const changedCertificates = (await this.certificates?.refresh()) ?? [];
+    const meshes = new Set(await this.store.uncomputedMeshes());
+    if (changedCertificates.length > 0) {
+      (await this.store.meshesNaming(changedCertificates)).forEach((mesh) => meshes.add(mesh));
     }
+    for (const meshName of meshes) await this.compute(meshName);
   }
 
   private async compute(meshName: string): Promise<void> {

@@ -72,6 +72,31 @@ export class MeshDiagnosticsStore {
     return row && { ...row, revision: Number(row.revision) };
   }
 
+  /** Existing meshes whose current revision has no diagnostics yet (none computed it). */
+  uncomputedMeshes(): Promise<string[]> {
+    return withDatabaseErrors(async () => {
+      const rows = await this.dataSource.query<Array<{ mesh_name: string }>>(
+        `SELECT r.mesh_name FROM mesh_revision r
+         JOIN mesh_resource m ON m.mesh_name = r.mesh_name AND m.kind = 'mesh'
+         LEFT JOIN mesh_diagnostics d ON d.mesh_name = r.mesh_name AND d.revision = r.revision
+         WHERE d.mesh_name IS NULL ORDER BY r.mesh_name`,
+      );
+      return rows.map((row) => row.mesh_name);
+    });
+  }
+
+  /** The meshes some of whose resources name one of `texts` (certificate ARNs) in their spec. */
+  meshesNaming(texts: readonly string[]): Promise<string[]> {
+    return withDatabaseErrors(async () => {
+      const rows = await this.dataSource.query<Array<{ mesh_name: string }>>(
+        `SELECT DISTINCT mesh_name FROM mesh_resource, unnest($1::text[]) AS t(text)
+         WHERE strpos(spec::text, t.text) > 0 ORDER BY mesh_name`,
+        [texts.map((text) => JSON.stringify(text).slice(1, -1))],
+      );
+      return rows.map((row) => row.mesh_name);
+    });
+  }
+
   /** The mesh's current revision; undefined when the mesh does not exist. */
   async meshRevision(meshName: string): Promise<number | undefined> {
     const [row] = await withDatabaseErrors(() =>
