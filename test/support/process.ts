@@ -22,6 +22,7 @@ export function startServerProcess(env: Record<string, string>): Promise<ServerP
       DATABASE_URL: '',
       TRELLIS_HTTP_PORT: '0',
       TRELLIS_XDS_PORT: '0',
+      TRELLIS_XDS_DRAIN_SECONDS: '0',
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -10,6 +10,7 @@ import { ADMIN_API_OPTIONS, type AdminApiOptions } from './admin-api.options';
 import { AppMeshExceptionFilter } from './app-mesh-exception.filter';
 import { ClientTokenJanitor, JANITOR_LOGGER } from './client-token-janitor';
 import { HealthController } from './health.controller';
+import { Readiness } from './readiness';
 import {
   RoutesController,
   VirtualNodesController,
@@ -41,6 +42,8 @@ export interface AdminApiDependencies {
   metrics: Registry;
   /** False in a process that runs only the xDS role: then only probes and /metrics are served. */
   serveApi: boolean;
+  /** What /readyz reports besides the database; the process flips it when it shuts down. */
+  readiness: Readiness;
 }
 
 @Module({})
@@ -51,6 +54,7 @@ export class AdminApiModule {
     logger,
     metrics,
     serveApi,
+    readiness,
   }: AdminApiDependencies): DynamicModule {
     return {
       module: AdminApiModule,
@@ -98,6 +102,7 @@ export class AdminApiModule {
       providers: [
         { provide: ADMIN_API_OPTIONS, useValue: options },
         { provide: DataSource, useValue: dataSource },
+        { provide: Readiness, useValue: readiness },
         { provide: MeshStore, useFactory: () => new MeshStore(dataSource) },
         { provide: ProxyStatusStore, useFactory: () => new ProxyStatusStore(dataSource) },
         { provide: METRICS_REGISTRY, useValue: metrics },

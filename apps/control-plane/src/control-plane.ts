@@ -11,6 +11,7 @@ import {
   type RunningDatabase,
 } from '../../../libs/persistence/src/embedded-postgres';
 import { AdminApiModule } from '../../admin-api/src/admin-api.module';
+import { Readiness } from '../../admin-api/src/readiness';
 import { sendAppMeshError } from '../../admin-api/src/app-mesh-exception.filter';
 import { startRolloutScheduler } from '../../admin-api/src/rollout-scheduler';
 import { MeshConfigSource } from '../../xds-server/src/mesh-config-source';
@@ -26,8 +27,40 @@ export interface ControlPlane {
   httpUrl: string;
   /** The xDS role, when this process runs it. */
   xds?: XdsRole;
-  /** Stops accepting, finishes in-flight requests, then closes the database. */
-  close(): Promise<void>;
+  /**
+   * Shuts down in order: /readyz turns 503, the xDS role moves its proxies to other replicas over
+   * the drain window (unless `drain` is false), the REST API finishes in-flight requests, then
+   * the database closes.
+   */
+  close(options?: { drain?: boolean }): Promise<void>;
+}
+
+/** TRELLIS_ROLES=migrate: applies pending migrations (under the migration lock) and returns. */
+export async function migrateDatabase(config: TrellisConfig, logger: Logger): Promise<void> {
+  const database = await openDatabase(config, logger);
+  const dataSource = createDataSource(database.url, 2);
+  try {
+    await dataSource.initialize();
+    const pending = await dataSource.showMigrations();
+    await migrate(dataSource);
+    logger.info(
+      { database: database.description },
+      pending ? 'migrations applied' : 'no migration pending',
+    );
+  } finally {
+    if (dataSource.isInitialized) await dataSource.destroy();
+    await database.stop();
+  }
+}
+
+function openDatabase(config: TrellisConfig, logger: Logger): Promise<RunningDatabase> {
+  return config.databaseUrl
+    ? Promise.resolve({
+        url: config.databaseUrl,
+        description: describeUrl(config.databaseUrl),
+        stop: () => Promise.resolve(),
+      })
+    : startEmbeddedPostgres(config.dataDir, logger, config.embeddedPostgresPort);
 }
 
 export async function startControlPlane(
@@ -36,18 +69,12 @@ export async function startControlPlane(
   /** The xDS configuration source; by default the App Mesh resources in Postgres. */
   configSource?: (dataSource: DataSource) => ConfigSource,
 ): Promise<ControlPlane> {
-  const database: RunningDatabase = config.databaseUrl
-    ? {
-        url: config.databaseUrl,
-        description: describeUrl(config.databaseUrl),
-        stop: () => Promise.resolve(),
-      }
-    : await startEmbeddedPostgres(config.dataDir, logger, config.embeddedPostgresPort);
+  const database = await openDatabase(config, logger);
   const dataSource = createDataSource(database.url, config.databasePoolSize);
   let xdsRole: XdsRole | undefined;
   try {
     await dataSource.initialize();
-    await migrate(dataSource);
+    if (config.migrations === 'serve') await migrate(dataSource);
     xdsRole = config.roles.has('xds')
       ? await startXdsRole(
           config.xds,
@@ -63,6 +90,7 @@ export async function startControlPlane(
         )
       : undefined;
     const xds = xdsRole;
+    const readiness = new Readiness();
     const metrics = Registry.merge([
       processMetrics(),
       ...(xds ? [xds.engine.metrics.registry] : []),
@@ -83,6 +111,7 @@ export async function startControlPlane(
         logger,
         metrics,
         serveApi: config.roles.has('admin'),
+        readiness,
       }),
       { bodyParser: false, bufferLogs: true },
     );
@@ -112,7 +141,9 @@ export async function startControlPlane(
     return {
       httpUrl,
       xds,
-      close: async () => {
+      close: async ({ drain = true } = {}) => {
+        readiness.shutDown();
+        if (drain) await xds?.drain();
         // Before the database goes: the scheduler finishes its step and releases its lock.
         await rollouts?.stop();
         await app.close();

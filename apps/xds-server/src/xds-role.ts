@@ -13,12 +13,18 @@ export interface XdsRoleConfig {
   maxWaitMs: number;
   statusIntervalMs: number;
   statusGraceSeconds: number;
+  /** How long a replica shutting down takes to move its proxies away (TRELLIS_XDS_DRAIN_SECONDS). */
+  drainMs: number;
+  /** End streams older than this so proxies rebalance (TRELLIS_XDS_MAX_STREAM_AGE_SECONDS). */
+  maxStreamAgeMs?: number;
 }
 
 export interface XdsRole {
   port: number;
   engine: XdsEngine;
   publisher: ProxyStatusPublisher;
+  /** Moves every proxy to another replica over the drain window; resolves when none is left. */
+  drain(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -40,12 +46,13 @@ export async function startXdsRole(
     graceSeconds: config.statusGraceSeconds,
   });
   publisher.start();
-  const server = new AdsServer(engine, logger);
+  const server = new AdsServer(engine, logger, { maxStreamAgeMs: config.maxStreamAgeMs });
   const port = await server.listen(config.host, config.port);
   return {
     port,
     engine,
     publisher,
+    drain: () => server.drain(config.drainMs),
     close: async () => {
       await server.close();
       engine.stop();

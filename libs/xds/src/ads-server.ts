@@ -4,6 +4,7 @@ import {
   DeltaDiscoveryRequest,
   DiscoveryRequest,
 } from '../../envoy-api/generated/envoy/service/discovery/v3/discovery';
+import { goAwayConnectionOf } from './connection-goaway';
 import type { ProxyStream, XdsEngine } from './xds-engine';
 
 const ADS = '/envoy.service.discovery.v3.AggregatedDiscoveryService';
@@ -37,6 +38,18 @@ const ADS_SERVICE: grpc.ServiceDefinition = {
 
 type AdsCall<Request> = grpc.ServerDuplexStream<Request, Buffer>;
 
+export interface AdsServerOptions {
+  /**
+   * End each stream after this long (±10 % jitter, as gRPC's max_connection_age), with GOAWAY,
+   * so proxies spread over the replicas again after a scale-out. Unset: streams live on.
+   */
+  maxStreamAgeMs?: number;
+}
+
+/** What a proxy reads when its stream is ended to move it: retry, on a new connection. */
+const MOVE_STATUS = grpc.status.UNAVAILABLE;
+const DRAINING = 'the xDS server is draining; reconnect to another replica';
+
 /** The gRPC server of the xDS role: Aggregated Discovery Service, state of the world and delta. */
 export class AdsServer {
   private readonly server = new grpc.Server({
@@ -46,9 +59,16 @@ export class AdsServer {
     'grpc.max_concurrent_streams': 1_000_000,
   });
 
+  /** The address bound, as grpc-js names the port for unbind. */
+  private address?: string;
+  /** Each open stream's way to end it so that its proxy reconnects elsewhere. */
+  private readonly streams = new Set<(reason: string) => void>();
+  private draining?: Promise<void>;
+
   constructor(
     private readonly engine: XdsEngine,
     private readonly logger: Logger,
+    private readonly options: AdsServerOptions = {},
   ) {
     this.server.addService(ADS_SERVICE, {
       StreamAggregatedResources: (call: AdsCall<DiscoveryRequest>) => this.serve(call, 'sotw'),
@@ -62,9 +82,41 @@ export class AdsServer {
       this.server.bindAsync(
         `${host}:${port}`,
         grpc.ServerCredentials.createInsecure(),
-        (error, bound) => (error ? reject(error) : resolve(bound)),
+        (error, bound) => {
+          if (error) return reject(error);
+          this.address = `${host}:${bound}`;
+          resolve(bound);
+        },
       ),
     );
+  }
+
+  /**
+   * Drains this replica: stops accepting connections, sends every connection GOAWAY (open streams
+   * keep working), then ends the streams a few at a time, evenly over `windowMs`, with UNAVAILABLE
+   * so each proxy reconnects — on a new connection, to another replica — sending the versions it
+   * has. Resolves when every stream has ended.
+   */
+  drain(windowMs: number): Promise<void> {
+    this.draining ??= this.drainStreams(windowMs);
+    return this.draining;
+  }
+
+  private async drainStreams(windowMs: number): Promise<void> {
+    if (this.address) this.server.unbind(this.address);
+    const streams = [...this.streams];
+    this.logger.info(
+      { streams: streams.length, windowMs },
+      'xDS draining: no new connections; ending streams gradually',
+    );
+    const started = Date.now();
+    // Stream i ends at i/n of the window: the first at once, none after the window.
+    for (let i = 0; i < streams.length; i++) {
+      const wait = started + (windowMs * i) / streams.length - Date.now();
+      if (wait > 5) await new Promise((resolve) => setTimeout(resolve, wait));
+      streams[i]!(DRAINING);
+    }
+    this.logger.info({ streams: streams.length, ms: Date.now() - started }, 'xDS drained');
   }
 
   /**
@@ -96,9 +148,12 @@ export class AdsServer {
     let closed = false;
     // Requests are handled one at a time, in order, also while the first one loads config.
     let queue = Promise.resolve();
+    let ageTimer: NodeJS.Timeout | undefined;
     const close = () => {
       if (closed) return;
       closed = true;
+      clearTimeout(ageTimer);
+      this.streams.delete(move);
       if (stream) this.engine.close(stream);
     };
     // grpc-js ends a server stream with a status when it emits 'error'; destroy() would end it
@@ -107,6 +162,24 @@ export class AdsServer {
       close();
       call.emit('error', { code, details } satisfies Partial<grpc.StatusObject>);
     };
+    // GOAWAY first, so the proxy's retry opens a new connection rather than reusing this one.
+    // A draining server has sent every connection GOAWAY already (unbind closes them all).
+    const move = (reason: string) => {
+      if (closed) return;
+      if (!this.draining && !goAwayConnectionOf(this.server, call)) {
+        this.logger.warn({ node: stream?.nodeId }, 'no connection to send GOAWAY on');
+      }
+      fail(MOVE_STATUS, reason);
+    };
+    this.streams.add(move);
+    if (this.draining) {
+      move(DRAINING);
+      return;
+    }
+    if (this.options.maxStreamAgeMs) {
+      const age = this.options.maxStreamAgeMs * (0.9 + 0.2 * Math.random());
+      ageTimer = setTimeout(() => move('maximum stream age reached; reconnect'), age).unref();
+    }
     call.on('data', (request: Request) => {
       queue = queue
         .then(async () => {
