@@ -14,9 +14,15 @@ export interface ServerProcess {
 /** The entry point `npm start` runs after building. */
 export const SERVER_MAIN = path.resolve(__dirname, '../../dist/apps/control-plane/src/main.js');
 
-/** Runs the built control plane as `npm start` does, and waits for its "listening" line. */
-export function startServerProcess(env: Record<string, string>): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [SERVER_MAIN], {
+/**
+ * Runs the built control plane as `npm start` does (or another copy's `main`), and waits for its
+ * "listening" line.
+ */
+export function startServerProcess(
+  env: Record<string, string>,
+  main = SERVER_MAIN,
+): Promise<ServerProcess> {
+  const child = spawn(process.execPath, [main], {
     env: {
       ...process.env,
       DATABASE_URL: '',

