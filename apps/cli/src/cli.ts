@@ -1,6 +1,7 @@
 import { CommandContext, type Command, type ProcessIo } from './command';
 import { UsageError } from './command-line';
 import { historyCommand } from './commands/history';
+import { importCommand } from './commands/import';
 import { proxiesCommand } from './commands/proxies';
 import { revertCommand } from './commands/revert';
 import { rolloutCommands } from './commands/rollout';
@@ -19,6 +20,7 @@ const COMMANDS: Command[] = [
   historyCommand,
   revertCommand,
   ...rolloutCommands,
+  importCommand,
 ];
 
 /** Commands typed as two words (`weights set`, `rollout start`), by their first word. */
