@@ -62,7 +62,7 @@ describe('xDS under hostile and churning proxies', () => {
         TRELLIS_PROXY_STATUS_INTERVAL_MS: '50',
         TRELLIS_PROXY_STATUS_GRACE_SECONDS: '1',
       },
-      GC_ON_SIGUSR2,
+      { nodeArgs: GC_ON_SIGUSR2 },
     );
     port = xdsPortOf(server);
   });

@@ -25,19 +25,23 @@ export const CANARY_ROUTER = 'cart';
 export const CANARY_ROUTE = 'canary';
 
 /** Creates the mesh unless it exists (the data directory outlives control-plane restarts). */
-export async function ensureBenchMesh(appMesh: AppMeshClient, groups: number): Promise<void> {
+export async function ensureBenchMesh(
+  appMesh: AppMeshClient,
+  groups: number,
+  meshName = MESH,
+): Promise<void> {
   try {
-    await appMesh.send(new DescribeMeshCommand({ meshName: MESH }));
+    await appMesh.send(new DescribeMeshCommand({ meshName }));
     return;
   } catch (error) {
     if (!(error instanceof NotFoundException)) throw error;
   }
-  const mesh = benchMesh(groups, 10, 0);
-  await appMesh.send(new CreateMeshCommand({ meshName: MESH }));
+  const mesh = benchMesh(groups, 10, 0, meshName);
+  await appMesh.send(new CreateMeshCommand({ meshName }));
   for (const [virtualNodeName, spec] of mesh.virtualNodes) {
     await appMesh.send(
       new CreateVirtualNodeCommand({
-        meshName: MESH,
+        meshName,
         virtualNodeName,
         spec: spec,
       }),
@@ -46,7 +50,7 @@ export async function ensureBenchMesh(appMesh: AppMeshClient, groups: number): P
   for (const [virtualRouterName, spec] of mesh.virtualRouters) {
     await appMesh.send(
       new CreateVirtualRouterCommand({
-        meshName: MESH,
+        meshName,
         virtualRouterName,
         spec: spec,
       }),
@@ -54,7 +58,7 @@ export async function ensureBenchMesh(appMesh: AppMeshClient, groups: number): P
     for (const route of mesh.routes.get(virtualRouterName) ?? []) {
       await appMesh.send(
         new CreateRouteCommand({
-          meshName: MESH,
+          meshName,
           virtualRouterName,
           routeName: route.name,
           spec: route.spec,
@@ -65,7 +69,7 @@ export async function ensureBenchMesh(appMesh: AppMeshClient, groups: number): P
   for (const [virtualServiceName, spec] of mesh.virtualServices) {
     await appMesh.send(
       new CreateVirtualServiceCommand({
-        meshName: MESH,
+        meshName,
         virtualServiceName,
         spec: spec,
       }),
@@ -94,8 +98,8 @@ export async function setCanaryWeight(
  * What each group's proxies subscribe to by name, from the translator with the control plane's
  * defaults (X-Ray on, no Cloud Map registry: EDS clusters with their endpoint sets).
  */
-export function restMeshSubscriptions(groups: number): GroupSubscriptions[] {
-  const mesh = benchMesh(groups, 10, 0);
+export function restMeshSubscriptions(groups: number, meshName = MESH): GroupSubscriptions[] {
+  const mesh = benchMesh(groups, 10, 0, meshName);
   return Array.from({ length: groups }, (_, group) =>
     groupSubscriptions(
       translate(mesh, {

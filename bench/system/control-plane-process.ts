@@ -52,6 +52,8 @@ export class ControlPlaneProcess {
         TRELLIS_DATA_DIR: options.dataDir,
         TRELLIS_HTTP_PORT: String(options.httpPort),
         TRELLIS_XDS_PORT: String(options.xdsPort),
+        // The restart it measures is a plain stop and start, with nothing to drain to.
+        TRELLIS_XDS_DRAIN_SECONDS: '0',
         TRELLIS_EMBEDDED_POSTGRES_PORT: String(options.postgresPort),
         DATABASE_URL: '',
         ...options.env,

@@ -49,17 +49,22 @@ export function groupNode(index: number): string {
 }
 
 /** An Envoy node as the App Mesh Envoy image identifies itself; `node.cluster` names the group. */
-export function proxyNode(proxyIndex: number, groupIndex: number): Node {
+export function proxyNode(proxyIndex: number, groupIndex: number, meshName = MESH): Node {
   return {
     id: `bench-proxy-${proxyIndex}`,
-    cluster: `mesh/${MESH}/virtualNode/${groupNode(groupIndex)}`,
+    cluster: `mesh/${meshName}/virtualNode/${groupNode(groupIndex)}`,
     userAgentName: 'envoy',
     userAgentVersionType: { $case: 'userAgentVersion', value: '1.34.1' },
   };
 }
 
 /** The mesh with the canary route at `canaryWeight` percent (the other routes stay at 10). */
-export function benchMesh(groups: number, canaryWeight: number, revision: number): MeshSnapshot {
+export function benchMesh(
+  groups: number,
+  canaryWeight: number,
+  revision: number,
+  meshName = MESH,
+): MeshSnapshot {
   const virtualNodes = new Map<string, VirtualNodeSpec>();
   const virtualRouters = new Map<string, VirtualRouterSpec>();
   const routes = new Map<string, NamedRoute[]>();
@@ -103,7 +108,7 @@ export function benchMesh(groups: number, canaryWeight: number, revision: number
     });
   }
   return {
-    meshName: MESH,
+    meshName,
     revision,
     spec: {},
     virtualNodes,

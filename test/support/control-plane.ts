@@ -23,6 +23,8 @@ export async function startTestControlPlane(
     TRELLIS_HTTP_PORT: '0',
     TRELLIS_XDS_PORT: '0',
     TRELLIS_PROXY_STATUS_INTERVAL_MS: '50',
+    // Tests close control planes under their proxies; a drain would only slow them down.
+    TRELLIS_XDS_DRAIN_SECONDS: '0',
     TRELLIS_ACCOUNT_ID: TEST_ACCOUNT_ID,
     TRELLIS_REGION: TEST_REGION,
     ...env,

@@ -16,19 +16,20 @@ export interface ServerProcess {
 export const SERVER_MAIN = path.resolve(__dirname, '../../dist/apps/control-plane/src/main.js');
 
 /**
- * Runs the built control plane as `npm start` does, and waits for its "listening" line.
- * `nodeArgs` go to node before the entry point (e.g. {@link GC_ON_SIGUSR2}).
+ * Runs the built control plane as `npm start` does (or another copy's `main`), and waits for its
+ * "listening" line. `nodeArgs` go to node before the entry point (e.g. {@link GC_ON_SIGUSR2}).
  */
 export function startServerProcess(
   env: Record<string, string>,
-  nodeArgs: readonly string[] = [],
+  options: { nodeArgs?: readonly string[]; main?: string } = {},
 ): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [...nodeArgs, SERVER_MAIN], {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), options.main ?? SERVER_MAIN], {
     env: {
       ...process.env,
       DATABASE_URL: '',
       TRELLIS_HTTP_PORT: '0',
       TRELLIS_XDS_PORT: '0',
+      TRELLIS_XDS_DRAIN_SECONDS: '0',
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -11,6 +11,7 @@ import { ADMIN_API_OPTIONS, type AdminApiOptions } from './admin-api.options';
 import { AppMeshExceptionFilter } from './app-mesh-exception.filter';
 import { ClientTokenJanitor, JANITOR_LOGGER } from './client-token-janitor';
 import { HealthController } from './health.controller';
+import { Readiness } from './readiness';
 import {
   RoutesController,
   VirtualNodesController,
@@ -53,6 +54,8 @@ export interface AdminApiDependencies {
   accessKeys: AccessKeyStore;
   /** The master key that seals imported private keys, loaded when first needed. */
   masterKey: MasterKeySource;
+  /** What /readyz reports besides the database; the process flips it when it shuts down. */
+  readiness: Readiness;
 }
 
 @Module({})
@@ -65,6 +68,7 @@ export class AdminApiModule {
     serveApi,
     accessKeys,
     masterKey,
+    readiness,
   }: AdminApiDependencies): DynamicModule {
     return {
       module: AdminApiModule,
@@ -115,6 +119,7 @@ export class AdminApiModule {
       providers: [
         { provide: ADMIN_API_OPTIONS, useValue: options },
         { provide: DataSource, useValue: dataSource },
+        { provide: Readiness, useValue: readiness },
         { provide: MeshStore, useFactory: () => new MeshStore(dataSource) },
         { provide: ProxyStatusStore, useFactory: () => new ProxyStatusStore(dataSource) },
         { provide: METRICS_REGISTRY, useValue: metrics },

@@ -6,6 +6,7 @@ import { certificatesCommands } from './commands/certificates';
 import { diagnoseCommand } from './commands/diagnose';
 import { historyCommand } from './commands/history';
 import { keysCommands } from './commands/keys';
+import { importCommand } from './commands/import';
 import { proxiesCommand } from './commands/proxies';
 import { revertCommand } from './commands/revert';
 import { rolloutCommands } from './commands/rollout';
@@ -27,6 +28,7 @@ const COMMANDS: Command[] = [
   ...keysCommands,
   diagnoseCommand,
   ...certificatesCommands,
+  importCommand,
 ];
 
 /** Commands typed as two words (`weights set`, `rollout start`), by their first word. */

@@ -9,6 +9,13 @@ export type Role = 'admin' | 'xds';
 export interface TrellisConfig {
   /** What this process runs: the admin API, the xDS server, or both (the default). */
   roles: Set<Role>;
+  /**
+   * `serve`: apply pending migrations, then serve the roles. `migrate-only`
+   * (TRELLIS_ROLES=migrate): apply them and exit, as a deploy's migration Job does.
+   * `serve-without-migrating` (TRELLIS_MIGRATE=off): never change the schema; /readyz
+   * answers 503 until the migration Job has run.
+   */
+  migrations: 'serve' | 'migrate-only' | 'serve-without-migrating';
   httpHost: string;
   httpPort: number;
   xds: XdsRoleConfig;
@@ -80,9 +87,14 @@ export function loadConfig(env: Env): TrellisConfig {
     limits[key] = integer(env, variable, limits[key], 1, 10_000_000);
   }
   const roles = new Set<Role>();
-  for (const role of (env.TRELLIS_ROLES ?? 'admin,xds').split(',').map((r) => r.trim())) {
+  const listed = (env.TRELLIS_ROLES || 'admin,xds').split(',').map((r) => r.trim());
+  const migrateOnly = listed.includes('migrate');
+  if (migrateOnly && listed.length > 1) {
+    throw new ConfigError('TRELLIS_ROLES=migrate runs alone: it applies migrations and exits');
+  }
+  for (const role of migrateOnly ? [] : listed) {
     if (role !== 'admin' && role !== 'xds') {
-      throw new ConfigError(`TRELLIS_ROLES lists "${role}"; the roles are admin and xds`);
+      throw new ConfigError(`TRELLIS_ROLES lists "${role}"; the roles are admin, xds and migrate`);
     }
     roles.add(role);
   }
@@ -134,8 +146,10 @@ export function loadConfig(env: Env): TrellisConfig {
       }
     }
   }
+  const migrateOnStart = boolean(env, 'TRELLIS_MIGRATE', true);
   return {
     roles,
+    migrations: migrateOnly ? 'migrate-only' : migrateOnStart ? 'serve' : 'serve-without-migrating',
     auth: {
       enabled: authEnabled,
       allowSessionTokens: boolean(env, 'TRELLIS_AUTH_ALLOW_SESSION_TOKENS', false),
@@ -181,6 +195,10 @@ export function loadConfig(env: Env): TrellisConfig {
           10_000_000,
         ),
       },
+      drainMs: integer(env, 'TRELLIS_XDS_DRAIN_SECONDS', 10, 0, 3600) * 1000,
+      maxStreamAgeMs: env.TRELLIS_XDS_MAX_STREAM_AGE_SECONDS
+        ? integer(env, 'TRELLIS_XDS_MAX_STREAM_AGE_SECONDS', 0, 1, 604_800) * 1000
+        : undefined,
     },
     tracing: {
       enabled: boolean(env, 'TRELLIS_XRAY_ENABLED', true),

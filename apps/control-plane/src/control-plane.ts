@@ -12,6 +12,7 @@ import {
   type RunningDatabase,
 } from '../../../libs/persistence/src/embedded-postgres';
 import { AdminApiModule } from '../../admin-api/src/admin-api.module';
+import { Readiness } from '../../admin-api/src/readiness';
 import { sendAppMeshError } from '../../admin-api/src/app-mesh-exception.filter';
 import { startRolloutScheduler } from '../../admin-api/src/rollout-scheduler';
 import { MeshConfigSource } from '../../xds-server/src/mesh-config-source';
@@ -44,8 +45,40 @@ export interface ControlPlane {
   xds?: XdsRole;
   /** The Nest application serving the REST API (tests read its routes). */
   app: NestExpressApplication;
-  /** Stops accepting, finishes in-flight requests, then closes the database. */
-  close(): Promise<void>;
+  /**
+   * Shuts down in order: /readyz turns 503, the xDS role moves its proxies to other replicas over
+   * the drain window (unless `drain` is false), the REST API finishes in-flight requests, then
+   * the database closes.
+   */
+  close(options?: { drain?: boolean }): Promise<void>;
+}
+
+/** TRELLIS_ROLES=migrate: applies pending migrations (under the migration lock) and returns. */
+export async function migrateDatabase(config: TrellisConfig, logger: Logger): Promise<void> {
+  const database = await openDatabase(config, logger);
+  const dataSource = createDataSource(database.url, 2);
+  try {
+    await dataSource.initialize();
+    const pending = await dataSource.showMigrations();
+    await migrate(dataSource);
+    logger.info(
+      { database: database.description },
+      pending ? 'migrations applied' : 'no migration pending',
+    );
+  } finally {
+    if (dataSource.isInitialized) await dataSource.destroy();
+    await database.stop();
+  }
+}
+
+function openDatabase(config: TrellisConfig, logger: Logger): Promise<RunningDatabase> {
+  return config.databaseUrl
+    ? Promise.resolve({
+        url: config.databaseUrl,
+        description: describeUrl(config.databaseUrl),
+        stop: () => Promise.resolve(),
+      })
+    : startEmbeddedPostgres(config.dataDir, logger, config.embeddedPostgresPort);
 }
 
 export async function startControlPlane(
@@ -54,20 +87,14 @@ export async function startControlPlane(
   /** The xDS configuration source; by default the App Mesh resources in Postgres. */
   configSource?: (dataSource: DataSource) => ConfigSource,
 ): Promise<ControlPlane> {
-  const database: RunningDatabase = config.databaseUrl
-    ? {
-        url: config.databaseUrl,
-        description: describeUrl(config.databaseUrl),
-        stop: () => Promise.resolve(),
-      }
-    : await startEmbeddedPostgres(config.dataDir, logger, config.embeddedPostgresPort);
+  const database = await openDatabase(config, logger);
   const dataSource = createDataSource(database.url, config.databasePoolSize);
   let xdsRole: XdsRole | undefined;
   let keyCache: AccessKeyCache | undefined;
   try {
     const masterKey = masterKeyOf(config);
     await dataSource.initialize();
-    await migrate(dataSource);
+    if (config.migrations === 'serve') await migrate(dataSource);
     const accessKeys = new AccessKeyStore(dataSource, masterKey);
     // Imported certificates' private keys are sealed with the same master key.
     const sealingKey = (): Buffer => {
@@ -117,6 +144,7 @@ export async function startControlPlane(
         )
       : undefined;
     const xds = xdsRole;
+    const readiness = new Readiness();
     const metrics = Registry.merge([
       processMetrics(),
       ...(xds ? [xds.engine.metrics.registry] : []),
@@ -144,6 +172,7 @@ export async function startControlPlane(
         serveApi: config.roles.has('admin'),
         accessKeys,
         masterKey: sealingKey,
+        readiness,
       }),
       {
         bodyParser: false,
@@ -202,7 +231,9 @@ export async function startControlPlane(
       httpUrl,
       xds,
       app,
-      close: async () => {
+      close: async ({ drain = true } = {}) => {
+        readiness.shutDown();
+        if (drain) await xds?.drain();
         // Before the database goes: the scheduler finishes its step and releases its lock.
         await rollouts?.stop();
         httpTls?.stop();

@@ -1,8 +1,11 @@
 import 'reflect-metadata';
 import pino from 'pino';
 import { ConfigError, loadConfig } from './config';
-import { startControlPlane } from './control-plane';
+import { migrateDatabase, startControlPlane } from './control-plane';
 import { bootstrapKey } from './keys-bootstrap';
+
+/** How often the process checks that the process that started it is still there. */
+const PARENT_CHECK_MS = 1000;
 
 async function main(): Promise<void> {
   let config;
@@ -30,12 +33,20 @@ async function main(): Promise<void> {
       `unknown command "${process.argv.slice(2).join(' ')}"; the one command is: keys bootstrap [--name <name>]`,
     );
   }
+  if (config.migrations === 'migrate-only') {
+    await migrateDatabase(config, logger);
+    return;
+  }
   const controlPlane = await startControlPlane(config, logger);
   let stopping = false;
-  const stop = (signal: NodeJS.Signals): void => {
-    if (stopping) return;
+  const stop = (reason: string): void => {
+    if (stopping) {
+      // A second signal: skip what is left of the drain.
+      logger.warn({ reason }, 'stopping now');
+      process.exit(1);
+    }
     stopping = true;
-    logger.info({ signal }, 'shutting down: draining requests, then stopping the database');
+    logger.info({ reason }, 'shutting down: draining xDS streams and requests, then the database');
     controlPlane.close().then(
       () => process.exit(0),
       (error: unknown) => {
@@ -44,8 +55,26 @@ async function main(): Promise<void> {
       },
     );
   };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  watchParent(() => stop('the parent process exited'));
+}
+
+/**
+ * Shuts down when the process that started this one goes away. `npm start` runs the server
+ * under npm and a shell; when npm dies without passing on its signal, the server (and its
+ * embedded Postgres) would otherwise run on, orphaned. As PID 1 of a container there is no
+ * parent to watch.
+ */
+function watchParent(onExit: () => void): void {
+  const parent = process.ppid;
+  if (parent <= 1) return;
+  const timer = setInterval(() => {
+    if (process.ppid === parent) return;
+    clearInterval(timer);
+    onExit();
+  }, PARENT_CHECK_MS);
+  timer.unref();
 }
 
 main().catch((error: unknown) => {

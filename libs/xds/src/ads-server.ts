@@ -8,6 +8,7 @@ import {
 import type { Node } from '../../envoy-api/generated/envoy/config/core/v3/base';
 import { StreamRefusal, type StreamGuard } from './stream-guard';
 import { StreamRefused, type ProxyStream, type XdsEngine } from './xds-engine';
+import { goAwayConnectionOf } from './connection-goaway';
 
 const ADS = '/envoy.service.discovery.v3.AggregatedDiscoveryService';
 
@@ -102,17 +103,42 @@ function resourceNameCount(request: DiscoveryRequest | DeltaDiscoveryRequest): n
   return (request as DiscoveryRequest).resourceNames?.length ?? 0;
 }
 
+export interface AdsServerOptions {
+  /** What one client may cost; defaults to DEFAULT_ADS_LIMITS. */
+  limits?: AdsLimits;
+  /** Authentication and authorization of streams; absent: every stream is served (dev mode). */
+  guard?: StreamGuard;
+  /**
+   * End each stream after this long (±10 % jitter, as gRPC's max_connection_age), with GOAWAY,
+   * so proxies spread over the replicas again after a scale-out. Unset: streams live on.
+   */
+  maxStreamAgeMs?: number;
+}
+
+/** What a proxy reads when its stream is ended to move it: retry, on a new connection. */
+const MOVE_STATUS = grpc.status.UNAVAILABLE;
+const DRAINING = 'the xDS server is draining; reconnect to another replica';
+
 /** The gRPC server of the xDS role: Aggregated Discovery Service, state of the world and delta. */
 export class AdsServer {
   private readonly server: grpc.Server;
+  private readonly limits: AdsLimits;
+  private readonly guard?: StreamGuard;
+
+  /** The address bound, as grpc-js names the port for unbind. */
+  private address?: string;
+  /** Each open stream's way to end it so that its proxy reconnects elsewhere. */
+  private readonly streams = new Set<(reason: string) => void>();
+  private draining?: Promise<void>;
 
   constructor(
     private readonly engine: XdsEngine,
     private readonly logger: Logger,
-    private readonly limits: AdsLimits = DEFAULT_ADS_LIMITS,
-    /** Authentication and authorization of streams; absent: every stream is served (dev mode). */
-    private readonly guard?: StreamGuard,
+    private readonly options: AdsServerOptions = {},
   ) {
+    this.limits = options.limits ?? DEFAULT_ADS_LIMITS;
+    this.guard = options.guard;
+    const limits = this.limits;
     this.server = new grpc.Server({
       // Thousands of long-lived streams per process: lift grpc-js' session memory cap, whose
       // limit makes Node's HTTP/2 refuse new streams.
@@ -135,10 +161,44 @@ export class AdsServer {
     credentials = grpc.ServerCredentials.createInsecure(),
   ): Promise<number> {
     return new Promise((resolve, reject) =>
-      this.server.bindAsync(`${host}:${port}`, credentials, (error, bound) =>
-        error ? reject(error) : resolve(bound),
+      this.server.bindAsync(
+        `${host}:${port}`,
+        credentials,
+        (error, bound) => {
+          if (error) return reject(error);
+          this.address = `${host}:${bound}`;
+          resolve(bound);
+        },
       ),
     );
+  }
+
+  /**
+   * Drains this replica: stops accepting connections, sends every connection GOAWAY (open streams
+   * keep working), then ends the streams a few at a time, evenly over `windowMs`, with UNAVAILABLE
+   * so each proxy reconnects — on a new connection, to another replica — sending the versions it
+   * has. Resolves when every stream has ended.
+   */
+  drain(windowMs: number): Promise<void> {
+    this.draining ??= this.drainStreams(windowMs);
+    return this.draining;
+  }
+
+  private async drainStreams(windowMs: number): Promise<void> {
+    if (this.address) this.server.unbind(this.address);
+    const streams = [...this.streams];
+    this.logger.info(
+      { streams: streams.length, windowMs },
+      'xDS draining: no new connections; ending streams gradually',
+    );
+    const started = Date.now();
+    // Stream i ends at i/n of the window: the first at once, none after the window.
+    for (let i = 0; i < streams.length; i++) {
+      const wait = started + (windowMs * i) / streams.length - Date.now();
+      if (wait > 5) await new Promise((resolve) => setTimeout(resolve, wait));
+      streams[i]!(DRAINING);
+    }
+    this.logger.info({ streams: streams.length, ms: Date.now() - started }, 'xDS drained');
   }
 
   /**
@@ -172,10 +232,13 @@ export class AdsServer {
     let admitted: { node: Node; release: () => void } | undefined;
     // Requests are handled one at a time, in order, also while the first one loads config.
     let queue = Promise.resolve();
+    let ageTimer: NodeJS.Timeout | undefined;
     const close = () => {
       if (closed) return;
       closed = true;
       admitted?.release();
+      clearTimeout(ageTimer);
+      this.streams.delete(move);
       if (stream) this.engine.close(stream);
     };
     // grpc-js ends a server stream with a status when it emits 'error'; destroy() would end it
@@ -185,6 +248,24 @@ export class AdsServer {
       call.emit('error', { code, details } satisfies Partial<grpc.StatusObject>);
       resetAfterStatus(call);
     };
+    // GOAWAY first, so the proxy's retry opens a new connection rather than reusing this one.
+    // A draining server has sent every connection GOAWAY already (unbind closes them all).
+    const move = (reason: string) => {
+      if (closed) return;
+      if (!this.draining && !goAwayConnectionOf(this.server, call)) {
+        this.logger.warn({ node: stream?.nodeId }, 'no connection to send GOAWAY on');
+      }
+      fail(MOVE_STATUS, reason);
+    };
+    this.streams.add(move);
+    if (this.draining) {
+      move(DRAINING);
+      return;
+    }
+    if (this.options.maxStreamAgeMs) {
+      const age = this.options.maxStreamAgeMs * (0.9 + 0.2 * Math.random());
+      ageTimer = setTimeout(() => move('maximum stream age reached; reconnect'), age).unref();
+    }
     call.on('data', (request: Request | MalformedRequest) => {
       queue = queue
         .then(async () => {

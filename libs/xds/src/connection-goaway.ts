@@ -1,0 +1,27 @@
+import type * as grpc from '@grpc/grpc-js';
+import type { ServerHttp2Session } from 'node:http2';
+
+/**
+ * Sends GOAWAY on the HTTP/2 connection a server call arrived on, so that its client opens a
+ * new connection — through the load balancer, to any replica — instead of retrying on this one.
+ *
+ * grpc-js offers GOAWAY only for a whole port (`drain`, `unbind`, `tryShutdown`) or on its own
+ * connection-age timer; a single connection is reachable only through the server's private
+ * session map (grpc-js pinned in package.json; the drain and max-age tests fail if it moves).
+ * Node's `session.close()` sends GOAWAY naming the last stream it accepted, so streams already
+ * open keep working until they end, and the session closes itself after its last stream.
+ *
+ * Returns false when the connection is not found (already closed, or grpc-js changed).
+ */
+export function goAwayConnectionOf(server: grpc.Server, call: { getPeer(): string }): boolean {
+  const sessions = (server as unknown as { sessions?: unknown }).sessions;
+  if (!(sessions instanceof Map)) return false;
+  const peer = call.getPeer();
+  for (const session of (sessions as Map<ServerHttp2Session, unknown>).keys()) {
+    const socket = session.socket as { remoteAddress?: string; remotePort?: number } | undefined;
+    if (`${socket?.remoteAddress}:${socket?.remotePort}` !== peer) continue;
+    if (!session.closed) session.close();
+    return true;
+  }
+  return false;
+}
