@@ -219,7 +219,11 @@ export class RolloutRunner {
       actor: (rollout.state === 'Aborting' ? rollout.abort?.by : undefined) ?? rollout.createdBy,
       before: resourceSnapshot(current),
       after: resourceSnapshot(updated),
-      reason: `rollout ${rollout.state === 'Aborting' ? 'rollback to ' : ''}${describeStep(rollout, rollout.stepIndex)}`,
+      // A rollback says why, so the mesh's history (`trellis history`) shows a gate's measurement.
+      reason:
+        rollout.state === 'Aborting'
+          ? `rollout rollback to ${describeStep(rollout, rollout.stepIndex)}: ${rollout.abort?.reason ?? 'aborted'}`
+          : `rollout ${describeStep(rollout, rollout.stepIndex)}`,
       rolloutId: rollout.id,
     });
     return { revision, changed: true };
