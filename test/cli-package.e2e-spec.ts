@@ -20,6 +20,8 @@ import { runCommand, type CommandRun } from './support/process';
 import { eventually, type SotwAdsClient } from './support/xds';
 
 const REPOSITORY = path.resolve(__dirname, '..');
+/** How long a sidecar waits for weights a CLI process writes (npx and Node start slowly on a busy machine). */
+const CLI_WRITE_MS = 30_000;
 const ACTION_ENTRY = path.join(REPOSITORY, 'actions/shift-traffic/shift-traffic.js');
 const CLI_VERSION = (
   JSON.parse(readFileSync(path.join(REPOSITORY, 'apps/cli/package.json'), 'utf8')) as {
@@ -159,8 +161,8 @@ describe('the trellis CLI as a package of its own', () => {
         '--timeout',
         '30s',
       ]),
-      receiveWeights(web, split(meshName, 60)),
-      receiveWeights(mobile, split(meshName, 60)),
+      receiveWeights(web, split(meshName, 60), CLI_WRITE_MS),
+      receiveWeights(mobile, split(meshName, 60), CLI_WRITE_MS),
     ]);
     expect(weights.stderr).toBe('');
     expect(weights.code).toBe(0);
@@ -171,8 +173,8 @@ describe('the trellis CLI as a package of its own', () => {
         ...['rollout', 'start', ...route(meshName), '--from', 'blue', '--to', 'green'],
         ...['--steps', '50,100', '--interval', '1s', '--wait', '--timeout', '60s'],
       ]),
-      receiveWeights(web, split(meshName, 0)),
-      receiveWeights(mobile, split(meshName, 0)),
+      receiveWeights(web, split(meshName, 0), CLI_WRITE_MS),
+      receiveWeights(mobile, split(meshName, 0), CLI_WRITE_MS),
     ]);
     expect(rollout.stderr).toBe('');
     expect(rollout.code).toBe(0);
@@ -186,7 +188,10 @@ describe('the trellis CLI as a package of its own', () => {
       ...['weights', 'set', ...route(meshName), 'blue=70', 'green=30'],
       ...['--wait', '--timeout', '2s'],
     ]);
-    const [weights] = await Promise.all([weightsRun, receiveWeights(web, split(meshName, 70))]);
+    const [weights] = await Promise.all([
+      weightsRun,
+      receiveWeights(web, split(meshName, 70), CLI_WRITE_MS),
+    ]);
     expect(weights.code).toBe(2);
     expect(weights.stderr).toContain('1/2 proxies acked; still pending:');
     expect(weights.stderr).toContain(`mesh/${meshName}/virtualNode/mobile`);
@@ -245,8 +250,8 @@ describe('the trellis CLI as a package of its own', () => {
 
       const [weights] = await Promise.all([
         runAction({ mesh: meshName, weights: 'blue=80, green=20', timeout: '30s' }),
-        receiveWeights(web, split(meshName, 80)),
-        receiveWeights(mobile, split(meshName, 80)),
+        receiveWeights(web, split(meshName, 80), CLI_WRITE_MS),
+        receiveWeights(mobile, split(meshName, 80), CLI_WRITE_MS),
       ]);
       expect(weights.code).toBe(0);
       expect(weights.outputs).toEqual({
@@ -266,8 +271,8 @@ describe('the trellis CLI as a package of its own', () => {
           interval: '1s',
           timeout: '60s',
         }),
-        receiveWeights(web, split(meshName, 0)),
-        receiveWeights(mobile, split(meshName, 0)),
+        receiveWeights(web, split(meshName, 0), CLI_WRITE_MS),
+        receiveWeights(mobile, split(meshName, 0), CLI_WRITE_MS),
       ]);
       expect(rollout.code).toBe(0);
       expect(rollout.outputs).toEqual({
@@ -282,7 +287,7 @@ describe('the trellis CLI as a package of its own', () => {
       const { meshName, web } = await meshWithTwoSidecars();
       const [stalled] = await Promise.all([
         runAction({ mesh: meshName, weights: 'blue=90 green=10', timeout: '2s' }),
-        receiveWeights(web, split(meshName, 90)),
+        receiveWeights(web, split(meshName, 90), CLI_WRITE_MS),
       ]);
       expect(stalled.code).toBe(2);
       expect(stalled.outputs).toMatchObject({

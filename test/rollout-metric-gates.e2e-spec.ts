@@ -279,6 +279,16 @@ describe('rollouts judged by metrics from a real Prometheus', () => {
     expect(status.code).toBe(1);
     expect(status.stdout).toContain(`Rollout ${id}: Aborted (${done.abort!.reason})`);
     expect(status.stdout).toContain(`${done.abort!.reason}; restoring the original weights`);
+
+    const history = await runCommand(
+      process.execPath,
+      [TRELLIS_BIN, 'history', '--mesh', meshName, '--output', 'json'],
+      { env: { ...process.env, TRELLIS_ENDPOINT: trellis.httpUrl } },
+    );
+    expect(history.code).toBe(0);
+    expect(history.stdout).toContain(
+      JSON.stringify(`rollout rollback to the original weights: ${done.abort!.reason}`),
+    );
   });
 
   it('promotes while the p99 latency of green is under the maximum, and aborts above it', async () => {

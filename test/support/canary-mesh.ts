@@ -151,19 +151,24 @@ export function weightsIn(config: RouteConfiguration): Record<string, number> {
 
 /**
  * Acknowledges responses until a route configuration arrives whose weights are `expected`;
- * fails (after the client's response timeout) if none does. Pushes of intermediate states may
- * be coalesced, so earlier route configurations are accepted and skipped.
+ * fails (after the client's response timeout, or `withinMs` when given) if none does. Pushes of
+ * intermediate states may be coalesced, so earlier route configurations are accepted and
+ * skipped. `withinMs` is for writes made by another process (a CLI starting up), whose request
+ * may come later than the client's response timeout on a busy machine.
  */
 export async function receiveWeights(
   client: SotwAdsClient,
   expected: Record<string, number>,
+  withinMs = 0,
 ): Promise<DiscoveryResponse> {
   const seen: Array<Record<string, number>> = [];
+  const deadline = Date.now() + withinMs;
   for (;;) {
     let response: DiscoveryResponse;
     try {
       response = await client.next();
     } catch (error) {
+      if (Date.now() < deadline) continue;
       throw new Error(
         `no route configuration with weights ${JSON.stringify(expected)}; got ${JSON.stringify(seen)}`,
         { cause: error },

@@ -190,7 +190,11 @@ export class RolloutRunner {
       change: {
         operation: 'UPDATE',
         actor: (rollout.state === 'Aborting' ? rollout.abort?.by : undefined) ?? rollout.createdBy,
-        reason: `rollout ${rollout.state === 'Aborting' ? 'rollback to ' : ''}${describeStep(rollout, rollout.stepIndex)}`,
+        // A rollback says why, so the mesh's history (`trellis history`) shows a gate's measurement.
+        reason:
+          rollout.state === 'Aborting'
+            ? `rollout rollback to ${describeStep(rollout, rollout.stepIndex)}: ${rollout.abort?.reason ?? 'aborted'}`
+            : `rollout ${describeStep(rollout, rollout.stepIndex)}`,
         rolloutId: rollout.id,
       },
       problems: {
