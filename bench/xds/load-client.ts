@@ -13,7 +13,7 @@ import {
   TYPE_SHORT_NAMES,
   isServedType,
   type TypeUrl,
-} from '../../libs/xds/src/resource-types';
+} from '../../libs/xds-types/src/resource-types';
 import { proxyNode, type GroupSubscriptions } from './bench-mesh';
 import { wallClock } from './wall-clock';
 

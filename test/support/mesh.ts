@@ -35,7 +35,7 @@ import {
   ROUTE_CONFIGURATION,
   TYPE_SHORT_NAMES,
   type TypeUrl,
-} from '../../libs/xds/src/resource-types';
+} from '../../libs/xds-types/src/resource-types';
 import type { ServerProcess } from './process';
 import { DeltaAdsClient, SotwAdsClient } from './xds';
 

@@ -21,7 +21,7 @@ import {
 } from '../../../libs/translator/src/mesh-snapshot';
 import { translate } from '../../../libs/translator/src/translate';
 import type { ConfigSnapshot, ConfigSource } from '../../../libs/xds/src/config-source';
-import type { XdsResource } from '../../../libs/xds/src/encoded-resource';
+import type { XdsResource } from '../../../libs/xds-types/src/resource-types';
 
 export interface MeshConfigSourceOptions {
   databaseUrl: string;

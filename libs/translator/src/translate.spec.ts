@@ -1,15 +1,15 @@
 import { messageTypeRegistry } from '../../envoy-api/generated/typeRegistry';
 import '../../envoy-api/generated/register-all';
 import { typeNameOf } from '../../envoy-api/src/any';
-import type { XdsResource } from '../../xds/src/encoded-resource';
+import type { XdsResource } from '../../xds-types/src/resource-types';
 import {
   CLUSTER,
   CLUSTER_LOAD_ASSIGNMENT,
   LISTENER,
   ROUTE_CONFIGURATION,
   type TypeUrl,
-} from '../../xds/src/resource-types';
-import { validateResource } from '../../xds/src/validation/validate-resource';
+} from '../../xds-types/src/resource-types';
+import { validateResource } from '../../envoy-api/src/validation/validate-resource';
 import {
   OUTPUTS,
   UPDATE_GOLDEN,

@@ -1,4 +1,4 @@
-import type { ValidationFailure } from './validation/resource-validator';
+import type { ValidationFailure } from '../../envoy-api/src/validation/resource-validator';
 import type { SyncState } from './type-status';
 
 /** One resource type of one proxy, as `GET /v1/proxies` shows it. */
