@@ -15,7 +15,7 @@ import {
 } from '@aws-sdk/client-app-mesh';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { RouteConfiguration } from '../libs/envoy-api/generated/envoy/config/route/v3/route';
-import { CLUSTER, LISTENER, ROUTE_CONFIGURATION } from '../libs/xds/src/resource-types';
+import { CLUSTER, LISTENER, ROUTE_CONFIGURATION } from '../libs/xds-types/src/resource-types';
 import {
   meshRevision,
   startTestControlPlane,

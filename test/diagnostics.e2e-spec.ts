@@ -14,7 +14,7 @@ import {
   type VirtualNodeSpec,
 } from '@aws-sdk/client-app-mesh';
 import { readFileSync } from 'node:fs';
-import { LISTENER } from '../libs/xds/src/resource-types';
+import { LISTENER } from '../libs/xds-types/src/resource-types';
 import {
   startTestControlPlane,
   TEST_ACCOUNT_ID,

@@ -1,5 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
-import { LISTENER } from '../libs/xds/src/resource-types';
+import { LISTENER } from '../libs/xds-types/src/resource-types';
 import { appMeshClient, uniqueMeshName } from './support/control-plane';
 import {
   createCanaryMesh,

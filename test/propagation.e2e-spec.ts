@@ -7,7 +7,7 @@ import {
   type RouteSpec,
   type VirtualNodeSpec,
 } from '@aws-sdk/client-app-mesh';
-import { CLUSTER, LISTENER, ROUTE_CONFIGURATION } from '../libs/xds/src/resource-types';
+import { CLUSTER, LISTENER, ROUTE_CONFIGURATION } from '../libs/xds-types/src/resource-types';
 import {
   startTestControlPlane,
   uniqueMeshName,

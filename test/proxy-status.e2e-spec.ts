@@ -1,5 +1,5 @@
 import { CreateMeshCommand, CreateVirtualNodeCommand } from '@aws-sdk/client-app-mesh';
-import { LISTENER, CLUSTER } from '../libs/xds/src/resource-types';
+import { LISTENER, CLUSTER } from '../libs/xds-types/src/resource-types';
 import { appMeshClient, uniqueMeshName } from './support/control-plane';
 import { startServerProcess, type ServerProcess } from './support/process';
 import { eventually, SotwAdsClient } from './support/xds';

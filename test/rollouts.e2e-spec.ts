@@ -12,7 +12,7 @@ import {
 } from '@aws-sdk/client-app-mesh';
 import type { RouteConfiguration } from '../libs/envoy-api/generated/envoy/config/route/v3/route';
 import type { DiscoveryResponse } from '../libs/envoy-api/generated/envoy/service/discovery/v3/discovery';
-import { CLUSTER, LISTENER, ROUTE_CONFIGURATION } from '../libs/xds/src/resource-types';
+import { CLUSTER, LISTENER, ROUTE_CONFIGURATION } from '../libs/xds-types/src/resource-types';
 import {
   startTestControlPlane,
   uniqueMeshName,

@@ -3,7 +3,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { CLUSTER } from '../libs/xds/src/resource-types';
+import { CLUSTER } from '../libs/xds-types/src/resource-types';
 import { appMeshClient, uniqueMeshName } from './support/control-plane';
 import { createCanaryMesh, envoyNode, stopServerProcess, xdsPortOf } from './support/mesh';
 import { startServerProcess, type ServerProcess } from './support/process';

@@ -18,7 +18,7 @@ import {
 import { envoyAwsIamCredentials } from './support/envoy-aws-iam';
 import { createCanaryMesh, envoyNode, SidecarProxy } from './support/mesh';
 import { eventually, SotwAdsClient, type AdsChannel } from './support/xds';
-import { CLUSTER, LISTENER } from '../libs/xds/src/resource-types';
+import { CLUSTER, LISTENER } from '../libs/xds-types/src/resource-types';
 import { signRequest } from '../apps/cli/src/request-signing';
 
 /** A GET signed as the trellis CLI signs it. */

@@ -16,7 +16,7 @@ import {
   type TestControlPlane,
 } from './support/control-plane';
 import { proxiesWhen, sendWrite } from './support/mesh';
-import { LISTENER } from '../libs/xds/src/resource-types';
+import { LISTENER } from '../libs/xds-types/src/resource-types';
 import { eventually, SotwAdsClient } from './support/xds';
 
 /**

@@ -4,7 +4,7 @@ import {
   LISTENER,
   ROUTE_CONFIGURATION,
   type TypeUrl,
-} from '../libs/xds/src/resource-types';
+} from '../libs/xds-types/src/resource-types';
 import {
   startTestControlPlane,
   uniqueMeshName,

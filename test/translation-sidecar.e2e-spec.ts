@@ -4,7 +4,7 @@ import {
   UpdateRouteCommand,
 } from '@aws-sdk/client-app-mesh';
 import { SocketAddress_Protocol } from '../libs/envoy-api/generated/envoy/config/core/v3/address';
-import { ROUTE_CONFIGURATION } from '../libs/xds/src/resource-types';
+import { ROUTE_CONFIGURATION } from '../libs/xds-types/src/resource-types';
 import {
   startTestControlPlane,
   uniqueMeshName,

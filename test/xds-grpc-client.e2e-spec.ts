@@ -13,7 +13,7 @@ import {
   type TestXdsServer,
   type WeightedClusters,
 } from './support/xds';
-import { ROUTE_CONFIGURATION } from '../libs/xds/src/resource-types';
+import { ROUTE_CONFIGURATION } from '../libs/xds-types/src/resource-types';
 
 /**
  * A proxyless gRPC client (@grpc/grpc-js-xds, the client gRFC A27 describes) takes its whole

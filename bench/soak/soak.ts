@@ -14,7 +14,7 @@ import type {
   DiscoveryRequest,
   DiscoveryResponse,
 } from '../../libs/envoy-api/generated/envoy/service/discovery/v3/discovery';
-import { CLUSTER, LISTENER } from '../../libs/xds/src/resource-types';
+import { CLUSTER, LISTENER } from '../../libs/xds-types/src/resource-types';
 import { markdownTable } from '../report';
 import type { ControlPlaneProcess } from '../system/control-plane-process';
 

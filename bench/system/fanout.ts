@@ -1,7 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ROUTE_CONFIGURATION } from '../../libs/xds/src/resource-types';
+import { ROUTE_CONFIGURATION } from '../../libs/xds-types/src/resource-types';
 import { percentile } from '../report';
 import { MESH } from '../xds/bench-mesh';
 import type { Protocol } from '../xds/load-client';

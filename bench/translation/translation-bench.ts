@@ -22,7 +22,7 @@ import {
   LISTENER,
   ROUTE_CONFIGURATION,
   type TypeUrl,
-} from '../../libs/xds/src/resource-types';
+} from '../../libs/xds-types/src/resource-types';
 import { DEFAULT_ENGINE_OPTIONS, XdsEngine, type ProxyStream } from '../../libs/xds/src/xds-engine';
 import {
   benchMeshResources,

@@ -14,13 +14,13 @@ import type {
 } from '../../libs/translator/src/mesh-snapshot';
 import { translate } from '../../libs/translator/src/translate';
 import type { ConfigSnapshot, ConfigSource } from '../../libs/xds/src/config-source';
-import type { XdsResource } from '../../libs/xds/src/encoded-resource';
+import type { XdsResource } from '../../libs/xds-types/src/resource-types';
 import {
   CLUSTER,
   CLUSTER_LOAD_ASSIGNMENT,
   ROUTE_CONFIGURATION,
   type TypeUrl,
-} from '../../libs/xds/src/resource-types';
+} from '../../libs/xds-types/src/resource-types';
 
 // The benchmark's mesh: `groups` client virtual nodes (app-0, app-1, ...) that all call the same
 // four backend virtual services through virtual routers with canary routes, two on an HTTP port

@@ -8,7 +8,7 @@ import {
   ROUTE_CONFIGURATION,
   TYPE_SHORT_NAMES,
   type TypeUrl,
-} from '../../libs/xds/src/resource-types';
+} from '../../libs/xds-types/src/resource-types';
 import type { OutgoingResponse } from '../../libs/xds/src/sotw-stream';
 import type { SentResponse } from '../../libs/xds/src/type-status';
 import { DEFAULT_ENGINE_OPTIONS, XdsEngine } from '../../libs/xds/src/xds-engine';

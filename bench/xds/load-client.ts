@@ -1,4 +1,4 @@
-import { TYPE_SHORT_NAMES, type TypeUrl } from '../../libs/xds/src/resource-types';
+import { TYPE_SHORT_NAMES, type TypeUrl } from '../../libs/xds-types/src/resource-types';
 import { proxyNode, type GroupSubscriptions } from './bench-mesh';
 import { SimulatedProxy, type Protocol, type ProxyHost, type StreamEnd } from './simulated-proxy';
 import { wallClock } from './wall-clock';

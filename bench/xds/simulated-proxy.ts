@@ -12,7 +12,7 @@ import {
   ROUTE_CONFIGURATION,
   isServedType,
   type TypeUrl,
-} from '../../libs/xds/src/resource-types';
+} from '../../libs/xds-types/src/resource-types';
 import type { GroupSubscriptions } from './bench-mesh';
 import { wallClock } from './wall-clock';
 

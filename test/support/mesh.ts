@@ -44,7 +44,7 @@ import {
   SECRET,
   TYPE_SHORT_NAMES,
   type TypeUrl,
-} from '../../libs/xds/src/resource-types';
+} from '../../libs/xds-types/src/resource-types';
 import type { ServerProcess } from './process';
 import { DeltaAdsClient, SotwAdsClient, type AdsChannel } from './xds';
 

@@ -28,7 +28,8 @@ import type {
 import { decodeAny, packAny } from '../../libs/envoy-api/src/any';
 import { AdsServer } from '../../libs/xds/src/ads-server';
 import type { ConfigSnapshot, ConfigSource } from '../../libs/xds/src/config-source';
-import { ResourceEncoder, setVersion, type XdsResource } from '../../libs/xds/src/encoded-resource';
+import { ResourceEncoder, setVersion } from '../../libs/xds/src/encoded-resource';
+import type { XdsResource } from '../../libs/xds-types/src/resource-types';
 import {
   CLUSTER,
   CLUSTER_LOAD_ASSIGNMENT,
@@ -37,7 +38,7 @@ import {
   ROUTE_CONFIGURATION,
   TYPE_SHORT_NAMES,
   type TypeUrl,
-} from '../../libs/xds/src/resource-types';
+} from '../../libs/xds-types/src/resource-types';
 import { XdsEngine, type XdsEngineOptions } from '../../libs/xds/src/xds-engine';
 
 // ---------------------------------------------------------------------------------------------

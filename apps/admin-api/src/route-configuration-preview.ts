@@ -7,7 +7,7 @@ import {
   type TracingSettings,
 } from '../../../libs/translator/src/mesh-snapshot';
 import { translate } from '../../../libs/translator/src/translate';
-import { ROUTE_CONFIGURATION } from '../../../libs/xds/src/resource-types';
+import { ROUTE_CONFIGURATION } from '../../../libs/xds-types/src/resource-types';
 
 /** One route configuration as the sidecars of `virtualNodes` get it, before and after a change. */
 export interface RouteConfigurationChange {

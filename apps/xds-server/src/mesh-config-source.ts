@@ -25,7 +25,7 @@ import type {
   ConfigSnapshot,
   ConfigSource,
 } from '../../../libs/xds/src/config-source';
-import type { XdsResource } from '../../../libs/xds/src/encoded-resource';
+import type { XdsResource } from '../../../libs/xds-types/src/resource-types';
 import type { ServedCertificates } from './served-certificates';
 
 export interface MeshConfigSourceOptions {

@@ -16,7 +16,7 @@ import {
   LISTENER,
   ROUTE_CONFIGURATION,
   type TypeUrl,
-} from '../../xds/src/resource-types';
+} from '../../xds-types/src/resource-types';
 import { caseNames, readCase } from '../test/golden-cases';
 import { translate } from './translate';
 

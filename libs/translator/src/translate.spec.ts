@@ -1,7 +1,7 @@
 import { messageTypeRegistry } from '../../envoy-api/generated/typeRegistry';
 import '../../envoy-api/generated/register-all';
 import { typeNameOf } from '../../envoy-api/src/any';
-import type { XdsResource } from '../../xds/src/encoded-resource';
+import type { XdsResource } from '../../xds-types/src/resource-types';
 import {
   CLUSTER,
   CLUSTER_LOAD_ASSIGNMENT,
@@ -9,8 +9,8 @@ import {
   ROUTE_CONFIGURATION,
   SECRET,
   type TypeUrl,
-} from '../../xds/src/resource-types';
-import { validateResource } from '../../xds/src/validation/validate-resource';
+} from '../../xds-types/src/resource-types';
+import { validateResource } from '../../envoy-api/src/validation/validate-resource';
 import {
   OUTPUTS,
   UPDATE_GOLDEN,

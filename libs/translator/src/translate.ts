@@ -1,4 +1,4 @@
-import type { XdsResource } from '../../xds/src/encoded-resource';
+import type { XdsResource } from '../../xds-types/src/resource-types';
 import type { EnvoyMessageCache } from './envoy/message-cache';
 import { envoyResources } from './envoy/resources';
 import type { ProxyIr } from './ir';

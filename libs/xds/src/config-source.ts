@@ -1,6 +1,7 @@
 import type { Node } from '../../envoy-api/generated/envoy/config/core/v3/base';
-import type { EncodedResource, XdsResource } from './encoded-resource';
-import type { TypeUrl } from './resource-types';
+import type { EncodedResource } from './encoded-resource';
+import type { XdsResource } from '../../xds-types/src/resource-types';
+import type { TypeUrl } from '../../xds-types/src/resource-types';
 
 /** A problem the source met building a group's configuration, shown in proxy status. */
 export interface ConfigDiagnostic {

@@ -8,7 +8,7 @@ import {
   isServedType,
   PUSH_ORDER,
   type TypeUrl,
-} from './resource-types';
+} from '../../xds-types/src/resource-types';
 import type { OutgoingResponse } from './sotw-stream';
 import { SnapshotMemo } from './snapshot-memo';
 import { TypeStatus, type AnswerListener } from './type-status';

@@ -1,5 +1,5 @@
 import { edsCluster } from '../../../test/support/xds';
-import { CLUSTER, CLUSTER_LOAD_ASSIGNMENT } from './resource-types';
+import { CLUSTER, CLUSTER_LOAD_ASSIGNMENT } from '../../xds-types/src/resource-types';
 import { ResourceEncoder } from './encoded-resource';
 
 describe('ResourceEncoder', () => {

@@ -3,15 +3,11 @@ import { messageTypeRegistry } from '../../envoy-api/generated/typeRegistry';
 import '../../envoy-api/generated/register-all';
 import { typeNameOf } from '../../envoy-api/src/any';
 import { encodeMessage, write } from '../../envoy-api/src/encode';
-import type { TypeUrl } from './resource-types';
-import { validateResource, type ValidationFailure } from './validation/validate-resource';
-
-/** A resource as a configuration source describes it: a generated Envoy message and its name. */
-export interface XdsResource {
-  typeUrl: TypeUrl;
-  name: string;
-  message: object;
-}
+import type { TypeUrl, XdsResource } from '../../xds-types/src/resource-types';
+import {
+  validateResource,
+  type ValidationFailure,
+} from '../../envoy-api/src/validation/validate-resource';
 
 /**
  * A resource encoded once for every stream that gets it: the Any that SotW responses repeat,

@@ -1,4 +1,4 @@
-import type { ValidationFailure } from './validation/resource-validator';
+import type { ValidationFailure } from '../../envoy-api/src/validation/resource-validator';
 import type { ConfigDiagnostic } from './config-source';
 import type { SyncState } from './type-status';
 

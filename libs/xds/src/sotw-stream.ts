@@ -7,7 +7,7 @@ import {
   isServedType,
   PUSH_ORDER,
   type TypeUrl,
-} from './resource-types';
+} from '../../xds-types/src/resource-types';
 import { TypeStatus, type AnswerListener } from './type-status';
 import { SnapshotMemo } from './snapshot-memo';
 import { discoveryResponse } from './wire';

@@ -1,4 +1,4 @@
-import type { TypeUrl } from './resource-types';
+import type { TypeUrl } from '../../xds-types/src/resource-types';
 
 export type SyncState = 'SYNCED' | 'STALE' | 'NACKED' | 'NOT_SENT';
 

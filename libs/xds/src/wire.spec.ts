@@ -5,7 +5,7 @@ import {
   DiscoveryResponse,
   Resource,
 } from '../../envoy-api/generated/envoy/service/discovery/v3/discovery';
-import { CLUSTER, ROUTE_CONFIGURATION } from './resource-types';
+import { CLUSTER, ROUTE_CONFIGURATION } from '../../xds-types/src/resource-types';
 import { deltaDiscoveryResponse, discoveryResponse } from './wire';
 
 function any(typeUrl: string, value: Uint8Array): Any {

@@ -7,7 +7,7 @@ import {
   typeVersion,
   type EnvoyConfig,
 } from '../../../test/support/xds';
-import { CLUSTER } from './resource-types';
+import { CLUSTER } from '../../xds-types/src/resource-types';
 import { XdsEngine } from './xds-engine';
 
 // Orderings of loads, opens and closes that sockets cannot stage deterministically; the

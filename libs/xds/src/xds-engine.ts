@@ -14,7 +14,7 @@ import {
 import { DeltaProtocol } from './delta-stream';
 import { ResourceEncoder, type EncodedResource } from './encoded-resource';
 import { overallState, type ProxyStatus } from './proxy-status';
-import { isServedType, TYPE_SHORT_NAMES, type TypeUrl } from './resource-types';
+import { isServedType, TYPE_SHORT_NAMES, type TypeUrl } from '../../xds-types/src/resource-types';
 import { SotwProtocol, type OutgoingResponse } from './sotw-stream';
 import type { AnswerListener, SentResponse } from './type-status';
 import { XdsMetrics } from './xds-metrics';

@@ -1,4 +1,4 @@
-import { CLUSTER, ROUTE_CONFIGURATION } from '../../../xds/src/resource-types';
+import { CLUSTER, ROUTE_CONFIGURATION } from '../../../xds-types/src/resource-types';
 import { EnvoyMessageCache } from './message-cache';
 
 describe('EnvoyMessageCache', () => {

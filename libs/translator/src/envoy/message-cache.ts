@@ -1,4 +1,4 @@
-import type { TypeUrl } from '../../../xds/src/resource-types';
+import type { TypeUrl } from '../../../xds-types/src/resource-types';
 
 /**
  * Envoy messages by the IR they were built from. Proxies that need an equal resource (the cluster

@@ -1,4 +1,4 @@
-import type { XdsResource } from '../../../xds/src/encoded-resource';
+import type { XdsResource } from '../../../xds-types/src/resource-types';
 import {
   CLUSTER,
   CLUSTER_LOAD_ASSIGNMENT,
@@ -7,7 +7,7 @@ import {
   ROUTE_CONFIGURATION,
   SECRET,
   type TypeUrl,
-} from '../../../xds/src/resource-types';
+} from '../../../xds-types/src/resource-types';
 import type { ListenerIr, ProxyIr } from '../ir';
 import { compareStrings } from '../translation-errors';
 import { cluster } from './clusters';

@@ -2,28 +2,25 @@ import {
   Cluster,
   Cluster_DiscoveryType,
   Cluster_LbPolicy,
-} from '../../../envoy-api/generated/envoy/config/cluster/v3/cluster';
+} from '../../generated/envoy/config/cluster/v3/cluster';
 import {
   SocketAddress_Protocol,
   type SocketAddress,
-} from '../../../envoy-api/generated/envoy/config/core/v3/address';
-import {
-  ApiVersion,
-  type ConfigSource,
-} from '../../../envoy-api/generated/envoy/config/core/v3/config_source';
-import { Listener } from '../../../envoy-api/generated/envoy/config/listener/v3/listener';
-import { XRayConfig } from '../../../envoy-api/generated/envoy/config/trace/v3/xray';
-import { FileAccessLog } from '../../../envoy-api/generated/envoy/extensions/access_loggers/file/v3/file';
-import { Router } from '../../../envoy-api/generated/envoy/extensions/filters/http/router/v3/router';
-import { OriginalDst } from '../../../envoy-api/generated/envoy/extensions/filters/listener/original_dst/v3/original_dst';
+} from '../../generated/envoy/config/core/v3/address';
+import { ApiVersion, type ConfigSource } from '../../generated/envoy/config/core/v3/config_source';
+import { Listener } from '../../generated/envoy/config/listener/v3/listener';
+import { XRayConfig } from '../../generated/envoy/config/trace/v3/xray';
+import { FileAccessLog } from '../../generated/envoy/extensions/access_loggers/file/v3/file';
+import { Router } from '../../generated/envoy/extensions/filters/http/router/v3/router';
+import { OriginalDst } from '../../generated/envoy/extensions/filters/listener/original_dst/v3/original_dst';
 import {
   HttpConnectionManager,
   HttpConnectionManager_CodecType,
-} from '../../../envoy-api/generated/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager';
-import { TcpProxy } from '../../../envoy-api/generated/envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy';
-import { UpstreamTlsContext } from '../../../envoy-api/generated/envoy/extensions/transport_sockets/tls/v3/tls';
-import { HttpProtocolOptions } from '../../../envoy-api/generated/envoy/extensions/upstreams/http/v3/http_protocol_options';
-import { packAny, typeUrl, unpackAny } from '../../../envoy-api/src/any';
+} from '../../generated/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager';
+import { TcpProxy } from '../../generated/envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy';
+import { UpstreamTlsContext } from '../../generated/envoy/extensions/transport_sockets/tls/v3/tls';
+import { HttpProtocolOptions } from '../../generated/envoy/extensions/upstreams/http/v3/http_protocol_options';
+import { packAny, typeUrl, unpackAny } from '../any';
 import { validateResource } from './validate-resource';
 
 // Whole resources as Trellis will send them, through encode and decode, as a proxy receives them.

@@ -1,6 +1,6 @@
-import validateRules from '../../../envoy-api/generated/validate-rules.json';
-import { messageTypeRegistry } from '../../../envoy-api/generated/typeRegistry';
-import { decodeAny } from '../../../envoy-api/src/any';
+import validateRules from '../../generated/validate-rules.json';
+import { messageTypeRegistry } from '../../generated/typeRegistry';
+import { decodeAny } from '../any';
 import { ResourceValidator, type ValidationFailure } from './resource-validator';
 import type { RuleSchema } from './rule-schema';
 

@@ -3,32 +3,32 @@ import {
   Cluster_LbPolicy,
   Cluster_PreconnectPolicy,
   Cluster_RingHashLbConfig,
-} from '../../../envoy-api/generated/envoy/config/cluster/v3/cluster';
-import { Address, SocketAddress } from '../../../envoy-api/generated/envoy/config/core/v3/address';
+} from '../../generated/envoy/config/cluster/v3/cluster';
+import { Address, SocketAddress } from '../../generated/envoy/config/core/v3/address';
 import {
   HeaderValue,
   HeaderValueOption,
   Metadata,
   RequestMethod,
-} from '../../../envoy-api/generated/envoy/config/core/v3/base';
-import { ExtensionConfigSource } from '../../../envoy-api/generated/envoy/config/core/v3/config_source';
-import { TypedExtensionConfig } from '../../../envoy-api/generated/envoy/config/core/v3/extension';
+} from '../../generated/envoy/config/core/v3/base';
+import { ExtensionConfigSource } from '../../generated/envoy/config/core/v3/config_source';
+import { TypedExtensionConfig } from '../../generated/envoy/config/core/v3/extension';
 import {
   HealthCheck,
   HealthCheck_HttpHealthCheck,
-} from '../../../envoy-api/generated/envoy/config/core/v3/health_check';
+} from '../../generated/envoy/config/core/v3/health_check';
 import {
   AlternateProtocolsCacheOptions_AlternateProtocolsCacheEntry,
   Http2ProtocolOptions_SettingsParameter,
   QuicKeepAliveSettings,
   SchemeHeaderTransformation,
-} from '../../../envoy-api/generated/envoy/config/core/v3/protocol';
-import { Listener } from '../../../envoy-api/generated/envoy/config/listener/v3/listener';
+} from '../../generated/envoy/config/core/v3/protocol';
+import { Listener } from '../../generated/envoy/config/listener/v3/listener';
 import {
   FilterChainMatch,
   ListenerFilterChainMatchPredicate,
-} from '../../../envoy-api/generated/envoy/config/listener/v3/listener_components';
-import { RouteConfiguration } from '../../../envoy-api/generated/envoy/config/route/v3/route';
+} from '../../generated/envoy/config/listener/v3/listener_components';
+import { RouteConfiguration } from '../../generated/envoy/config/route/v3/route';
 import {
   HeaderMatcher,
   HedgePolicy,
@@ -37,14 +37,14 @@ import {
   RouteMatch,
   VirtualHost,
   WeightedCluster,
-} from '../../../envoy-api/generated/envoy/config/route/v3/route_components';
-import { XRayConfig } from '../../../envoy-api/generated/envoy/config/trace/v3/xray';
-import { Router } from '../../../envoy-api/generated/envoy/extensions/filters/http/router/v3/router';
-import { HttpConnectionManager } from '../../../envoy-api/generated/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager';
-import { DownstreamTlsContext } from '../../../envoy-api/generated/envoy/extensions/transport_sockets/tls/v3/tls';
-import { Matcher_MatcherTree_MatchMap } from '../../../envoy-api/generated/xds/type/matcher/v3/matcher';
-import type { MessageType } from '../../../envoy-api/generated/typeRegistry';
-import { packAny } from '../../../envoy-api/src/any';
+} from '../../generated/envoy/config/route/v3/route_components';
+import { XRayConfig } from '../../generated/envoy/config/trace/v3/xray';
+import { Router } from '../../generated/envoy/extensions/filters/http/router/v3/router';
+import { HttpConnectionManager } from '../../generated/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager';
+import { DownstreamTlsContext } from '../../generated/envoy/extensions/transport_sockets/tls/v3/tls';
+import { Matcher_MatcherTree_MatchMap } from '../../generated/xds/type/matcher/v3/matcher';
+import type { MessageType } from '../../generated/typeRegistry';
+import { packAny } from '../any';
 import { validateResource } from './validate-resource';
 
 interface RuleCase {

@@ -1,6 +1,6 @@
-import validateRules from '../../../envoy-api/generated/validate-rules.json';
-import { messageTypeRegistry } from '../../../envoy-api/generated/typeRegistry';
-import '../../../envoy-api/src/any';
+import validateRules from '../../generated/validate-rules.json';
+import { messageTypeRegistry } from '../../generated/typeRegistry';
+import '../any';
 import type { RuleSchema } from './rule-schema';
 
 const schema = validateRules as unknown as RuleSchema;

@@ -15,6 +15,16 @@ export type TypeUrl =
   | typeof SECRET;
 
 /**
+ * A resource as a configuration source describes it: a generated Envoy message and its name. The
+ * translator produces these and the xDS engine serves them; neither imports the other.
+ */
+export interface XdsResource {
+  typeUrl: TypeUrl;
+  name: string;
+  message: object;
+}
+
+/**
  * Make-before-break order for one ADS push: clusters, their endpoints, the secrets clusters and
  * listeners name, listeners, then the routes that point at the clusters (xDS protocol, "Eventual
  * consistency considerations").

@@ -1,4 +1,4 @@
-import { typeNameOf, type DecodedAny } from '../../../envoy-api/src/any';
+import { typeNameOf, type DecodedAny } from '../any';
 import {
   boolTest,
   bytesTest,
