@@ -32,6 +32,7 @@ import { MeshHistoryService } from './mesh-history.service';
 import { MeshRevertService } from './mesh-revert.service';
 import { RouteWeightsController } from './route-weights.controller';
 import { RouteWeightsService } from './route-weights.service';
+import { registryControllers, registryProviders } from './registry/registry.providers';
 
 export interface AdminApiDependencies {
   options: AdminApiOptions;
@@ -92,6 +93,7 @@ export class AdminApiModule {
               RolloutsController,
               RouteWeightsController,
               MeshHistoryController,
+              ...registryControllers,
             ]
           : []),
       ],
@@ -108,6 +110,7 @@ export class AdminApiModule {
         MeshRevertService,
         PropagationService,
         ...(serveApi ? rolloutProviders(dataSource, logger) : []),
+        ...(serveApi ? registryProviders(dataSource, logger) : []),
         ...(serveApi ? [{ provide: JANITOR_LOGGER, useValue: logger }, ClientTokenJanitor] : []),
       ],
     };

@@ -12,9 +12,12 @@ import {
 } from '../../../libs/persistence/src/embedded-postgres';
 import { AdminApiModule } from '../../admin-api/src/admin-api.module';
 import { sendAppMeshError } from '../../admin-api/src/app-mesh-exception.filter';
+import { cloudMapBodyErrors } from '../../admin-api/src/registry/cloud-map-exception.filter';
 import { startRolloutScheduler } from '../../admin-api/src/rollout-scheduler';
 import { MeshConfigSource } from '../../xds-server/src/mesh-config-source';
 import { MeshReader } from '../../../libs/persistence/src/mesh-reader';
+import { RegistryStore } from '../../../libs/persistence/src/registry-store';
+import { RegistryEndpoints } from '../../xds-server/src/registry-endpoints';
 import { startXdsRole, type XdsRole } from '../../xds-server/src/xds-role';
 import type { ConfigSource } from '../../../libs/xds/src/config-source';
 import { collectDefaultMetrics, Registry } from 'prom-client';
@@ -57,6 +60,10 @@ export async function startControlPlane(
                 databaseUrl: database.url,
                 tracing: config.tracing,
                 resyncMs: config.resyncMs,
+                registry: new RegistryEndpoints(new RegistryStore(dataSource), logger, {
+                  databaseUrl: database.url,
+                  resyncMs: config.resyncMs,
+                }),
               }),
           dataSource,
           logger,
@@ -91,6 +98,7 @@ export async function startControlPlane(
     app.set('etag', false);
     // Every body is JSON whatever its Content-Type: the AWS CLI and SDKs always send JSON.
     app.use(express.json({ type: () => true, limit: '1mb', strict: true }));
+    app.use(cloudMapBodyErrors);
     app.use(bodyParseErrors);
     await app.listen(config.httpPort, config.httpHost);
     const rollouts = config.roles.has('admin')

@@ -9,7 +9,12 @@ import {
 } from '../../../libs/mesh-model/src/tracing';
 import { MeshChangeFeed } from '../../../libs/persistence/src/mesh-change-feed';
 import type { MeshReader } from '../../../libs/persistence/src/mesh-reader';
-import { recordingSnapshot, type MeshDependency } from '../../../libs/translator/src/dependencies';
+import {
+  cloudMapDependency,
+  recordingRegistry,
+  recordingSnapshot,
+  type MeshDependency,
+} from '../../../libs/translator/src/dependencies';
 import { EnvoyMessageCache } from '../../../libs/translator/src/envoy/message-cache';
 import {
   changedMeshSnapshot,
@@ -21,6 +26,7 @@ import {
 import { translate } from '../../../libs/translator/src/translate';
 import type { ConfigSnapshot, ConfigSource } from '../../../libs/xds/src/config-source';
 import type { XdsResource } from '../../../libs/xds/src/encoded-resource';
+import type { RegistryEndpoints } from './registry-endpoints';
 
 export interface MeshConfigSourceOptions {
   databaseUrl: string;
@@ -28,6 +34,8 @@ export interface MeshConfigSourceOptions {
   tracing: ResolvedTracing;
   /** How often revisions are compared with what was loaded, to repair missed notifications. */
   resyncMs: number;
+  /** Cloud Map instances for virtual nodes discovered through `awsCloudMap`. */
+  registry?: RegistryEndpoints;
 }
 
 /** A proxy group: what decides a proxy's configuration. */
@@ -95,6 +103,13 @@ export class MeshConfigSource implements ConfigSource {
   }
 
   async start(): Promise<void> {
+    const registry = this.options.registry;
+    if (registry) {
+      await registry.start();
+      registry.onChange((namespaceName, serviceName) =>
+        this.registryChanged(cloudMapDependency(namespaceName, serviceName)),
+      );
+    }
     await this.feed.start();
     this.resyncTimer = setInterval(() => void this.resync(), this.options.resyncMs);
     this.resyncTimer.unref();
@@ -103,6 +118,7 @@ export class MeshConfigSource implements ConfigSource {
   async stop(): Promise<void> {
     clearInterval(this.resyncTimer);
     await this.feed.stop();
+    await this.options.registry?.stop();
   }
 
   groupOf(node: Node): string | undefined {
@@ -174,10 +190,11 @@ export class MeshConfigSource implements ConfigSource {
     this.translated += 1;
     const tracing = resolveTracing(this.options.tracing, state.tracing, key.overrides);
     const recorded = recordingSnapshot(snapshot);
+    const registry = this.options.registry;
     const { resources, errors } = translate(
       recorded.mesh,
       { kind: key.kind, virtualNode: key.virtualNode, tracing },
-      undefined,
+      registry && recordingRegistry(registry, recorded.dependencies),
       this.messages,
     );
     if (errors.length > 0) {
@@ -303,6 +320,31 @@ export class MeshConfigSource implements ConfigSource {
       'mesh changed',
     );
     return { revision: next.mesh.revision, snapshot: next.mesh, tracing, translations };
+  }
+
+  /**
+   * A registry service's endpoints changed: only the groups whose translation read that service
+   * are translated again, at the same mesh revision. Their listeners, routes and clusters come
+   * out the same, so the engine sends them nothing but the changed endpoints.
+   */
+  private registryChanged(dependency: MeshDependency): void {
+    for (const meshName of this.meshes.keys()) this.invalidate(meshName, dependency);
+  }
+
+  private invalidate(meshName: string, dependency: MeshDependency): void {
+    const current = this.meshes.get(meshName);
+    void current?.then(
+      (state) => {
+        const affected = [...state.translations]
+          .filter(([, translation]) => translation.dependencies.has(dependency))
+          .map(([group]) => group);
+        for (const group of affected) state.translations.delete(group);
+        if (affected.length > 0) this.announce(meshName, state.revision, affected);
+        // A newer state may have copied the translations before they were dropped here.
+        if (this.meshes.get(meshName) !== current) this.invalidate(meshName, dependency);
+      },
+      () => undefined,
+    );
   }
 
   private announce(meshName: string, revision: number, groups: string[]): void {

@@ -9,6 +9,7 @@ import { ProxyStatus1764288000000 } from './migrations/1764288000000-proxy-statu
 import { MeshTracing1764374400000 } from './migrations/1764374400000-mesh-tracing';
 import { ChangeReason1764460800000 } from './migrations/1764460800000-change-reason';
 import { Rollouts1764547200000 } from './migrations/1764547200000-rollouts';
+import { ServiceRegistry1765300000000 } from './migrations/1765300000000-service-registry';
 
 export function createDataSource(url: string, poolSize = 10): DataSource {
   return new DataSource({
@@ -27,6 +28,7 @@ export function createDataSource(url: string, poolSize = 10): DataSource {
       MeshTracing1764374400000,
       ChangeReason1764460800000,
       Rollouts1764547200000,
+      ServiceRegistry1765300000000,
     ],
     synchronize: false,
     migrationsRun: false,

@@ -1,74 +1,26 @@
-import { Client } from 'pg';
 import type { Logger } from 'pino';
+import { ChangeFeed } from './change-feed';
 import { MESH_CHANGES_CHANNEL } from './mesh-store';
 
-/**
- * Postgres LISTEN on the mesh-change channel, on a dedicated connection that is reopened
- * whenever it drops. Notifications can still be missed (while reconnecting), so users of
- * the feed also resync periodically.
- */
-export class MeshChangeFeed {
-  private client?: Client;
-  private stopped = false;
-  private retry?: NodeJS.Timeout;
-
+/** The mesh-change channel's notifications, `{"mesh": name, "revision": n}`. */
+export class MeshChangeFeed extends ChangeFeed {
   constructor(
-    private readonly url: string,
-    private readonly logger: Logger,
-    private readonly onChange: (meshName: string, revision: number) => void,
+    url: string,
+    logger: Logger,
+    onChange: (meshName: string, revision: number) => void,
     /** Called after (re)connecting: anything may have changed while not listening. */
-    private readonly onConnected: () => void,
-  ) {}
-
-  async start(): Promise<void> {
-    await this.connect();
-  }
-
-  async stop(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.retry);
-    await this.client?.end().catch(() => undefined);
-  }
-
-  private async connect(): Promise<void> {
-    const client = new Client({ connectionString: this.url });
-    client.on('notification', (message) => {
-      try {
-        const payload = JSON.parse(message.payload ?? '') as { mesh?: unknown; revision?: unknown };
-        if (typeof payload.mesh === 'string' && typeof payload.revision === 'number') {
-          this.onChange(payload.mesh, payload.revision);
-        }
-      } catch {
-        this.logger.warn(
-          { payload: message.payload },
-          'ignoring malformed mesh change notification',
-        );
-      }
-    });
-    client.on('error', (error) => {
-      this.logger.warn({ err: error }, 'mesh change feed connection lost; reconnecting');
-      this.reconnectLater();
-    });
-    try {
-      await client.connect();
-      await client.query(`LISTEN ${MESH_CHANGES_CHANNEL}`);
-      this.client = client;
-      this.onConnected();
-    } catch (error) {
-      await client.end().catch(() => undefined);
-      this.logger.warn({ err: error }, 'cannot listen for mesh changes yet; retrying');
-      this.reconnectLater();
-    }
-  }
-
-  private reconnectLater(): void {
-    if (this.stopped || this.retry) return;
-    void this.client?.end().catch(() => undefined);
-    this.client = undefined;
-    this.retry = setTimeout(() => {
-      this.retry = undefined;
-      void this.connect();
-    }, 1000);
-    this.retry.unref();
+    onConnected: () => void,
+  ) {
+    super(
+      url,
+      MESH_CHANGES_CHANNEL,
+      logger,
+      ({ mesh, revision }) => {
+        if (typeof mesh !== 'string' || typeof revision !== 'number') return false;
+        onChange(mesh, revision);
+        return true;
+      },
+      onConnected,
+    );
   }
 }

@@ -1,5 +1,5 @@
 import type { ResourceKind } from '../../mesh-model/src/resource-kinds';
-import type { MeshSnapshot } from './mesh-snapshot';
+import type { EndpointRegistry, MeshSnapshot } from './mesh-snapshot';
 
 /**
  * What a translation read from a mesh snapshot, so that a change to the mesh re-translates only
@@ -12,9 +12,29 @@ import type { MeshSnapshot } from './mesh-snapshot';
  *   exists (creating a node a backend names changes the translation that looked it up);
  * - `route/<virtualRouter>`: the routes of one virtual router, as a list;
  * - `<kind>/*`: the whole collection, because the translation iterated it (a proxyless client
- *   without backends reads every virtual service).
+ *   without backends reads every virtual service);
+ * - `cloudMap/["<namespace>","<service>"]`: the instances of one Cloud Map service (the names are
+ *   JSON so that a `/` in a namespace name cannot make two services one key).
  */
 export type MeshDependency = string;
+
+/** The dependency on a Cloud Map service's instances. */
+export function cloudMapDependency(namespaceName: string, serviceName: string): MeshDependency {
+  return `cloudMap/${JSON.stringify([namespaceName, serviceName])}`;
+}
+
+/** The registry as a translation sees it, recording every service looked up into `dependencies`. */
+export function recordingRegistry(
+  registry: EndpointRegistry,
+  dependencies: Set<MeshDependency>,
+): EndpointRegistry {
+  return {
+    instances(namespaceName, serviceName) {
+      dependencies.add(cloudMapDependency(namespaceName, serviceName));
+      return registry.instances(namespaceName, serviceName);
+    },
+  };
+}
 
 /** The dependencies a change to one stored resource touches. */
 export function dependenciesOf(resource: {

@@ -57,7 +57,10 @@ export interface CloudMapInstance {
   attributes?: Readonly<Record<string, string>>;
 }
 
-/** Cloud Map seam: the instances of a Cloud Map service, undefined until a registry exists. */
+/**
+ * Cloud Map seam: the healthy instances of a Cloud Map service; undefined when the registry has
+ * no such namespace or service.
+ */
 export interface EndpointRegistry {
   instances(
     namespaceName: string,

@@ -148,16 +148,27 @@ export function proxylessTargetEndpoints(
  * The port is the listener's: the cluster belongs to one listener and the target's sidecar
  * matches inbound traffic on that port. An instance's own port (ECS bridge networking maps
  * ports) is used only when the node has a single listener, the only case where it is unambiguous.
- * An empty registry answer, or none, is an empty endpoint set.
+ * The registry gives only healthy instances. An empty endpoint set is reported as an error
+ * (a service that does not exist, or no healthy instance matches), never silently.
  */
-function cloudMapEndpoints(
+export function cloudMapEndpoints(
   cloudMap: AwsCloudMapServiceDiscovery,
   preference: IpPreference | undefined,
   target: TargetListener,
   registry: EndpointRegistry | undefined,
   errors: TranslationErrors,
 ): SocketAddressIr[] {
-  const instances = registry?.instances(cloudMap.namespaceName, cloudMap.serviceName) ?? [];
+  const path = `virtualNode/${target.nodeName}.spec.serviceDiscovery.awsCloudMap`;
+  const service = `${cloudMap.namespaceName}/${cloudMap.serviceName}`;
+  if (registry === undefined) {
+    errors.add(path, `no service registry is available to resolve Cloud Map service ${service}`);
+    return [];
+  }
+  const instances = registry.instances(cloudMap.namespaceName, cloudMap.serviceName);
+  if (instances === undefined) {
+    errors.add(path, `Cloud Map service ${service} does not exist, so it has no endpoints`);
+    return [];
+  }
   const singleListener = (target.node.listeners?.length ?? 0) === 1;
   const matching = instances.filter((instance) =>
     (cloudMap.attributes ?? []).every(({ key, value }) => instance.attributes?.[key] === value),
@@ -165,16 +176,24 @@ function cloudMapEndpoints(
   const endpoints: SocketAddressIr[] = [];
   for (const instance of matching) {
     if (isIP(instance.address) === 0) {
-      errors.add(
-        `virtualNode/${target.nodeName}.spec.serviceDiscovery.awsCloudMap`,
-        `Cloud Map instance address ${instance.address} is not an IP address`,
-      );
+      errors.add(path, `Cloud Map instance address ${instance.address} is not an IP address`);
       continue;
     }
     const port = singleListener ? (instance.port ?? target.port) : target.port;
     endpoints.push({ address: instance.address, port });
   }
-  return uniqueSorted(inPreferredFamily(endpoints, preference));
+  const chosen = uniqueSorted(inPreferredFamily(endpoints, preference));
+  if (chosen.length === 0) {
+    const attributes = (cloudMap.attributes ?? []).map(({ key, value }) => `${key}=${value}`);
+    errors.add(
+      path,
+      `Cloud Map service ${service} has no healthy instances` +
+        (attributes.length > 0 ? ` with ${attributes.join(', ')}` : '') +
+        (preference === undefined ? '' : ` and an address for ${preference}`) +
+        ', so it has no endpoints',
+    );
+  }
+  return chosen;
 }
 
 function inPreferredFamily(
