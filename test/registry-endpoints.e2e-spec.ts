@@ -3,9 +3,11 @@ import {
   CreateMeshCommand,
   CreateVirtualNodeCommand,
   CreateVirtualServiceCommand,
+  UpdateVirtualNodeCommand,
 } from '@aws-sdk/client-app-mesh';
 import {
   DeregisterInstanceCommand,
+  GetNamespaceCommand,
   RegisterInstanceCommand,
   UpdateInstanceCustomHealthStatusCommand,
   type ServiceDiscoveryClient,
@@ -235,6 +237,95 @@ describe('endpoints from the service registry', () => {
       }
     },
   );
+
+  it('drops an instance whose lease is not renewed, and takes it back on its next heartbeat', async () => {
+    const namespaceId = await createHttpNamespace(cloudMap, uniqueNamespaceName('leases'));
+    const leased = await createService(cloudMap, namespaceId, 'leased');
+    const lease = await fetch(`${trellis.httpUrl}/v1/registry/services/${leased}/lease`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ ttlSeconds: 3 }),
+    });
+    expect(await lease.json()).toEqual({ serviceId: leased, ttlSeconds: 3 });
+    const heartbeat = (instance: string) =>
+      fetch(`${trellis.httpUrl}/v1/registry/services/${leased}/instances/${instance}/heartbeat`, {
+        method: 'POST',
+      });
+    const namespace = (await cloudMap.send(new GetNamespaceCommand({ Id: namespaceId })))
+      .Namespace!;
+    for (const name of ['green-1', 'green-2']) {
+      await cloudMap.send(
+        new RegisterInstanceCommand({
+          ServiceId: leased,
+          InstanceId: name,
+          Attributes: {
+            AWS_INSTANCE_IPV4: '127.0.0.1',
+            AWS_INSTANCE_PORT: String(backends[name]!.port),
+          },
+        }),
+      );
+    }
+    // green-1's host keeps renewing; green-2's host has crashed and renews nothing.
+    const renewing = setInterval(() => void heartbeat('green-1'), 200);
+    try {
+      await trellis.appMesh.send(
+        new CreateVirtualNodeCommand({
+          meshName,
+          virtualNodeName: 'leased',
+          spec: {
+            listeners: [{ portMapping: { port: PORT, protocol: 'grpc' } }],
+            serviceDiscovery: {
+              awsCloudMap: { namespaceName: namespace.Name!, serviceName: 'leased' },
+            },
+          },
+        }),
+      );
+      await trellis.appMesh.send(
+        new CreateVirtualServiceCommand({
+          meshName,
+          virtualServiceName: 'leased.local',
+          spec: { provider: { virtualNode: { virtualNodeName: 'leased' } } },
+        }),
+      );
+      await trellis.appMesh.send(
+        new UpdateVirtualNodeCommand({
+          meshName,
+          virtualNodeName: 'client',
+          spec: {
+            backends: ['greeter.local', 'green.greeter.local', 'leased.local'].map((name) => ({
+              virtualService: { virtualServiceName: name },
+            })),
+          },
+        }),
+      );
+      const client = proxylessClient('leased.local');
+      await helloUntil(client, 'green-2');
+      // green-2's lease ends 3 s after its registration; within 2 s of that it gets no traffic.
+      const view = await fetch(`${trellis.httpUrl}/v1/registry/services/${leased}/instances`);
+      const { instances: registered } = (await view.json()) as {
+        instances: Array<{ id: string; leaseExpiresAt: string }>;
+      };
+      const expiry = Date.parse(registered.find((i) => i.id === 'green-2')!.leaseExpiresAt);
+      const expiresAt = performance.now() + (expiry - Date.now());
+      const took = await untilNoneFrom(client, 'green-2', expiresAt);
+      expect(took).toBeLessThan(2000);
+      expect(new Set(await helloMany(client, 100))).toEqual(new Set(['green-1']));
+      const status = await fetch(`${trellis.httpUrl}/v1/registry/services/${leased}/instances`);
+      const { instances } = (await status.json()) as {
+        instances: Array<{ id: string; health: string }>;
+      };
+      expect(instances.map(({ id, health }) => `${id}:${health}`)).toEqual([
+        'green-1:HEALTHY',
+        'green-2:UNHEALTHY',
+      ]);
+
+      // The host comes back and renews: it gets traffic again.
+      expect((await heartbeat('green-2')).status).toBe(200);
+      await helloUntil(client, 'green-2');
+    } finally {
+      clearInterval(renewing);
+    }
+  });
 
   it('reports a Cloud Map node whose service does not exist or has no instances', async () => {
     await trellis.appMesh.send(
