@@ -20,7 +20,14 @@ import {
   uniqueMeshName,
   type TestControlPlane,
 } from './support/control-plane';
-import { helloMany, helloUntil, startGreeter, xdsClient, type Greeter } from './support/greeter';
+import {
+  hello,
+  helloMany,
+  helloUntil,
+  startGreeter,
+  xdsClient,
+  type Greeter,
+} from './support/greeter';
 import { envoyNode, SidecarProxy, type AdsProtocol } from './support/mesh';
 import {
   createHttpNamespace,
@@ -325,6 +332,46 @@ describe('endpoints from the service registry', () => {
     } finally {
       clearInterval(renewing);
     }
+  });
+
+  it('sends a proxyless client to the addresses the control plane resolved for a DNS-discovered node', async () => {
+    const backend = backends['blue-1']!;
+    await trellis.appMesh.send(
+      new CreateVirtualNodeCommand({
+        meshName,
+        virtualNodeName: 'dns-greeter',
+        spec: {
+          listeners: [{ portMapping: { port: backend.port, protocol: 'grpc' } }],
+          serviceDiscovery: {
+            dns: { hostname: 'localhost', responseType: 'ENDPOINTS', ipPreference: 'IPv4_ONLY' },
+          },
+        },
+      }),
+    );
+    await trellis.appMesh.send(
+      new CreateVirtualServiceCommand({
+        meshName,
+        virtualServiceName: 'dns.greeter.local',
+        spec: { provider: { virtualNode: { virtualNodeName: 'dns-greeter' } } },
+      }),
+    );
+    await trellis.appMesh.send(
+      new CreateVirtualNodeCommand({
+        meshName,
+        virtualNodeName: 'dns-client',
+        spec: { backends: [{ virtualService: { virtualServiceName: 'dns.greeter.local' } }] },
+      }),
+    );
+    const client = xdsClient(`xds:///dns.greeter.local:${backend.port}`, {
+      xds_servers: [
+        { server_uri: `127.0.0.1:${trellis.xds!.port}`, channel_creds: [{ type: 'insecure' }] },
+      ],
+      node: { id: `mesh/${meshName}/virtualNode/dns-client`, locality: { region: 'eu-west-1' } },
+    });
+    clients.push(client);
+    // The first translation finds the name not yet resolved; the resolution then moves the endpoints.
+    await eventually(async () => expect(await hello(client)).toBe('blue-1'), 5000);
+    expect(await helloMany(client, 50)).toEqual(Array(50).fill('blue-1'));
   });
 
   it('reports a Cloud Map node whose service does not exist or has no instances', async () => {

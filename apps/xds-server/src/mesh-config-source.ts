@@ -11,6 +11,7 @@ import { MeshChangeFeed } from '../../../libs/persistence/src/mesh-change-feed';
 import type { MeshReader } from '../../../libs/persistence/src/mesh-reader';
 import {
   cloudMapDependency,
+  dnsDependency,
   recordingRegistry,
   recordingSnapshot,
   type MeshDependency,
@@ -26,6 +27,8 @@ import {
 import { translate } from '../../../libs/translator/src/translate';
 import type { ConfigSnapshot, ConfigSource } from '../../../libs/xds/src/config-source';
 import type { XdsResource } from '../../../libs/xds/src/encoded-resource';
+import type { EndpointRegistry } from '../../../libs/translator/src/mesh-snapshot';
+import { HostnameResolutions } from './hostname-resolutions';
 import type { RegistryEndpoints } from './registry-endpoints';
 
 export interface MeshConfigSourceOptions {
@@ -88,6 +91,10 @@ export class MeshConfigSource implements ConfigSource {
   private translated = 0;
   /** Shared by every group and mesh: equal resources are one message, encoded once by the engine. */
   private readonly messages = new EnvoyMessageCache();
+  /** DNS names of DNS-discovered nodes, resolved for proxyless clients. */
+  private readonly hostnames: HostnameResolutions;
+  /** What translations read of the registry and of DNS. */
+  private readonly endpoints: EndpointRegistry;
 
   constructor(
     private readonly reader: MeshReader,
@@ -100,9 +107,16 @@ export class MeshConfigSource implements ConfigSource {
       (meshName, revision) => this.meshChanged(meshName, revision),
       () => void this.resync(),
     );
+    this.hostnames = new HostnameResolutions(logger);
+    const registry = options.registry;
+    this.endpoints = {
+      instances: (namespaceName, serviceName) => registry?.instances(namespaceName, serviceName),
+      addresses: (hostname) => this.hostnames.addresses(hostname),
+    };
   }
 
   async start(): Promise<void> {
+    this.hostnames.onChange((hostname) => this.registryChanged(dnsDependency(hostname)));
     const registry = this.options.registry;
     if (registry) {
       await registry.start();
@@ -119,6 +133,7 @@ export class MeshConfigSource implements ConfigSource {
     clearInterval(this.resyncTimer);
     await this.feed.stop();
     await this.options.registry?.stop();
+    this.hostnames.stop();
   }
 
   groupOf(node: Node): string | undefined {
@@ -190,11 +205,10 @@ export class MeshConfigSource implements ConfigSource {
     this.translated += 1;
     const tracing = resolveTracing(this.options.tracing, state.tracing, key.overrides);
     const recorded = recordingSnapshot(snapshot);
-    const registry = this.options.registry;
     const { resources, errors } = translate(
       recorded.mesh,
       { kind: key.kind, virtualNode: key.virtualNode, tracing },
-      registry && recordingRegistry(registry, recorded.dependencies),
+      recordingRegistry(this.endpoints, recorded.dependencies),
       this.messages,
     );
     if (errors.length > 0) {
@@ -323,8 +337,8 @@ export class MeshConfigSource implements ConfigSource {
   }
 
   /**
-   * A registry service's endpoints changed: only the groups whose translation read that service
-   * are translated again, at the same mesh revision. Their listeners, routes and clusters come
+   * A registry service's endpoints (or a DNS name's addresses) changed: only the groups whose
+   * translation read it are translated again, at the same mesh revision. Their listeners, routes and clusters come
    * out the same, so the engine sends them nothing but the changed endpoints.
    */
   private registryChanged(dependency: MeshDependency): void {

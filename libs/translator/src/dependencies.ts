@@ -14,7 +14,8 @@ import type { EndpointRegistry, MeshSnapshot } from './mesh-snapshot';
  * - `<kind>/*`: the whole collection, because the translation iterated it (a proxyless client
  *   without backends reads every virtual service);
  * - `cloudMap/["<namespace>","<service>"]`: the instances of one Cloud Map service (the names are
- *   JSON so that a `/` in a namespace name cannot make two services one key).
+ *   JSON so that a `/` in a namespace name cannot make two services one key);
+ * - `dns/<hostname>`: the addresses the control plane resolved a DNS name to.
  */
 export type MeshDependency = string;
 
@@ -23,7 +24,12 @@ export function cloudMapDependency(namespaceName: string, serviceName: string): 
   return `cloudMap/${JSON.stringify([namespaceName, serviceName])}`;
 }
 
-/** The registry as a translation sees it, recording every service looked up into `dependencies`. */
+/** The dependency on a DNS name's resolved addresses. */
+export function dnsDependency(hostname: string): MeshDependency {
+  return `dns/${hostname}`;
+}
+
+/** The registry as a translation sees it, recording every service and name looked up into `dependencies`. */
 export function recordingRegistry(
   registry: EndpointRegistry,
   dependencies: Set<MeshDependency>,
@@ -32,6 +38,10 @@ export function recordingRegistry(
     instances(namespaceName, serviceName) {
       dependencies.add(cloudMapDependency(namespaceName, serviceName));
       return registry.instances(namespaceName, serviceName);
+    },
+    addresses(hostname) {
+      dependencies.add(dnsDependency(hostname));
+      return registry.addresses?.(hostname);
     },
   };
 }

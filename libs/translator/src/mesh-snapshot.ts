@@ -66,6 +66,11 @@ export interface EndpointRegistry {
     namespaceName: string,
     serviceName: string,
   ): ReadonlyArray<CloudMapInstance> | undefined;
+  /**
+   * DNS seam for proxyless clients: a hostname's addresses as the control plane last resolved
+   * them, in resolver order; undefined until resolved or when it does not resolve.
+   */
+  addresses?(hostname: string): readonly string[] | undefined;
 }
 
 /** A stored resource of a mesh, as persistence reads it. */

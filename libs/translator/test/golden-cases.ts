@@ -40,6 +40,8 @@ interface CaseFile {
   };
   /** Cloud Map instances by `<namespace>/<service>`; absent: no registry. */
   cloudMap?: Record<string, CloudMapInstance[]>;
+  /** What the control plane resolved DNS names to, for proxyless clients. */
+  dns?: Record<string, string[]>;
 }
 
 export interface GoldenCase {
@@ -93,7 +95,7 @@ export function readCase(name: string): GoldenCase {
       spec: serviceSpec,
     });
   }
-  const cloudMap = file.cloudMap;
+  const { cloudMap, dns } = file;
   return {
     name,
     mesh: {
@@ -110,8 +112,11 @@ export function readCase(name: string): GoldenCase {
       virtualNode: proxy.virtualNode,
       tracing: { enabled: false, daemonAddress: '127.0.0.1', daemonPort: 2000, ...proxy.tracing },
     },
-    ...(cloudMap !== undefined && {
-      registry: { instances: (namespace, service) => cloudMap[`${namespace}/${service}`] },
+    ...((cloudMap !== undefined || dns !== undefined) && {
+      registry: {
+        instances: (namespace, service) => cloudMap?.[`${namespace}/${service}`],
+        addresses: (hostname) => dns?.[hostname],
+      },
     }),
   };
 }

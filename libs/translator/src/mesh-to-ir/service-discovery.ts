@@ -109,8 +109,11 @@ export function sidecarTargetDiscovery(
 }
 
 /**
- * A proxyless client's endpoints: gRPC resolves no names from EDS, so a DNS hostname that is not
- * an IP literal leaves the set empty (with an error); Cloud Map comes from the registry.
+ * A proxyless client's endpoints: gRPC resolves no names from EDS, so the control plane resolves
+ * a DNS hostname for it (the registry's `addresses`) and sends the addresses: all of them for
+ * responseType ENDPOINTS, the first for LOADBALANCER (as Envoy's LOGICAL_DNS uses one), in the
+ * family the IP preference picks (without one, IPv6 first as Envoy's AUTO). Cloud Map comes from
+ * the registry.
  */
 export function proxylessTargetEndpoints(
   target: TargetListener,
@@ -124,19 +127,26 @@ export function proxylessTargetEndpoints(
     errors.add(path, `virtual node ${target.nodeName} has no serviceDiscovery to send traffic to`);
     return [];
   }
+  const preference = ipPreferenceOf(target.node, mesh);
   if ('awsCloudMap' in discovery) {
-    const preference = ipPreferenceOf(target.node, mesh);
     return cloudMapEndpoints(discovery.awsCloudMap, preference, target, registry, errors);
   }
-  if (isIP(discovery.dns.hostname) === 0) {
+  const { hostname, responseType } = discovery.dns;
+  if (isIP(hostname) !== 0) return [{ address: hostname, port: target.port }];
+  const addresses = registry?.addresses?.(hostname);
+  if (addresses === undefined || addresses.length === 0) {
     errors.add(
       path,
-      `virtual node ${target.nodeName} uses DNS name ${discovery.dns.hostname}; proxyless gRPC ` +
-        'clients need IP endpoints (an IP literal or Cloud Map), so it gets no endpoints',
+      `virtual node ${target.nodeName} uses DNS name ${hostname}, which the control plane has ` +
+        'not resolved (yet); proxyless gRPC clients get no endpoints until it does',
     );
     return [];
   }
-  return [{ address: discovery.dns.hostname, port: target.port }];
+  const endpoints = inPreferredFamily(
+    addresses.map((address) => ({ address, port: target.port })),
+    preference ?? 'IPv6_PREFERRED',
+  );
+  return responseType === 'ENDPOINTS' ? uniqueSorted(endpoints) : endpoints.slice(0, 1);
 }
 
 /**
