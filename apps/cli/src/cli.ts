@@ -2,6 +2,7 @@ import { CommandContext, type Command, type ProcessIo } from './command';
 import { UsageError } from './command-line';
 import { historyCommand } from './commands/history';
 import { proxiesCommand } from './commands/proxies';
+import { registryCommands } from './commands/registry';
 import { revertCommand } from './commands/revert';
 import { rolloutCommands } from './commands/rollout';
 import { weightsSetCommand } from './commands/weights';
@@ -19,6 +20,7 @@ const COMMANDS: Command[] = [
   historyCommand,
   revertCommand,
   ...rolloutCommands,
+  ...registryCommands,
 ];
 
 /** Commands typed as two words (`weights set`, `rollout start`), by their first word. */

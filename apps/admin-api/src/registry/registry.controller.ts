@@ -13,6 +13,10 @@ import {
   InvalidInput,
   ResourceNotFoundException,
 } from '../../../../libs/mesh-model/src/cloud-map/errors';
+import {
+  validateCloudMapInput,
+  type RegisterInstanceRequest,
+} from '../../../../libs/mesh-model/src/cloud-map/validation';
 import { isObject } from '../../../../libs/mesh-model/src/model-validation';
 import { actorFrom } from '../app-mesh-request';
 import { CloudMapExceptionFilter } from './cloud-map-exception.filter';
@@ -83,6 +87,35 @@ export class RegistryController {
       actorFrom(authorization),
     );
     return { serviceId, instanceId, leaseExpiresAt: leaseExpiresAt.toISOString() };
+  }
+
+  /** Registers (or re-registers) an instance: `{"attributes": {...}}`, as RegisterInstance takes them. */
+  @Put('services/:serviceId/instances/:instanceId')
+  register(
+    @Param('serviceId') serviceId: string,
+    @Param('instanceId') instanceId: string,
+    @Body() body: unknown,
+    @Headers('authorization') authorization: string | undefined,
+  ): Promise<Record<string, unknown>> {
+    const attributes = isObject(body) ? body.attributes : undefined;
+    const input = { ServiceId: serviceId, InstanceId: instanceId, Attributes: attributes };
+    validateCloudMapInput('RegisterInstance', input);
+    return this.cloudMap.RegisterInstance(
+      input as RegisterInstanceRequest,
+      actorFrom(authorization),
+    );
+  }
+
+  @Post('services/:serviceId/instances/:instanceId/deregister')
+  @HttpCode(200)
+  deregister(
+    @Param('serviceId') serviceId: string,
+    @Param('instanceId') instanceId: string,
+    @Headers('authorization') authorization: string | undefined,
+  ): Promise<Record<string, unknown>> {
+    const input = { ServiceId: serviceId, InstanceId: instanceId };
+    validateCloudMapInput('DeregisterInstance', input);
+    return this.cloudMap.DeregisterInstance(input, actorFrom(authorization));
   }
 
   @Get('meshes/:mesh/virtual-nodes')
