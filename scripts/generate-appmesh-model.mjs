@@ -1,19 +1,22 @@
 #!/usr/bin/env node
 /**
- * Generates the project-owned copy of the App Mesh API model that `libs/mesh-model` validates
- * requests against, and the TypeScript types of every request shape.
+ * Generates the project-owned copy of an AWS API model that `libs/mesh-model` validates
+ * requests against, and the TypeScript types of every request shape. Two APIs are served:
+ * App Mesh and Cloud Map (servicediscovery); the model's `metadata.endpointPrefix` says which.
  *
  * Usage: node scripts/generate-appmesh-model.mjs <service-2.json>
  *
- * <service-2.json> is the official App Mesh service model from botocore,
- * appmesh/2019-01-25/service-2.json (documentation strings may be stripped). Trellis never
- * reads it at run time; it reads only the two files written here, which are committed:
+ * <service-2.json> is the official service model from botocore,
+ * appmesh/2019-01-25/service-2.json or servicediscovery/2017-03-14/service-2.json
+ * (documentation strings may be stripped). Trellis never reads it at run time; it reads only
+ * the two files written here, which are committed:
  *
- *   libs/mesh-model/src/generated/appmesh-model.json  operations (name, HTTP method, request URI,
+ *   libs/mesh-model/src/generated/<api>-model.json  operations (name, HTTP method, request URI,
  *     input shape) and every shape reachable from an operation input, with only the keys that
  *     validation needs. Keys are sorted so a model update shows as a readable diff.
- *   libs/mesh-model/src/generated/appmesh-types.ts    an interface per input structure, a
- *     string-literal union per enum, and a union of single-member objects per `union` shape.
+ *   libs/mesh-model/src/generated/<api>-types.ts    an interface per input structure, a
+ *     string-literal union per enum, a record per map, and a union of single-member objects per
+ *     `union` shape.
  */
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -31,7 +34,44 @@ const outputDir = join(
 
 const SHAPE_KEYS = ['type', 'required', 'min', 'max', 'pattern', 'enum', 'union'];
 const MEMBER_KEYS = ['shape', 'location', 'locationName'];
-const SUPPORTED_TYPES = ['structure', 'list', 'string', 'integer', 'long', 'boolean', 'timestamp'];
+const SUPPORTED_TYPES = [
+  'structure',
+  'list',
+  'map',
+  'string',
+  'integer',
+  'long',
+  'boolean',
+  'timestamp',
+];
+
+/** The APIs Trellis serves, by the model's endpoint prefix. */
+const APIS = {
+  appmesh: { title: 'App Mesh', supplement: {} },
+  servicediscovery: {
+    title: 'Cloud Map (servicediscovery)',
+    // DiscoverInstancesRevision joined the API after the 2017-03-14 model revision Trellis is
+    // generated from; the AWS SDKs send it, so its input is declared here as AWS documents it.
+    supplement: {
+      operations: {
+        DiscoverInstancesRevision: {
+          http: { method: 'POST', requestUri: '/' },
+          input: { shape: 'DiscoverInstancesRevisionRequest' },
+        },
+      },
+      shapes: {
+        DiscoverInstancesRevisionRequest: {
+          type: 'structure',
+          required: ['NamespaceName', 'ServiceName'],
+          members: {
+            NamespaceName: { shape: 'NamespaceName' },
+            ServiceName: { shape: 'ServiceName' },
+          },
+        },
+      },
+    },
+  },
+};
 
 async function main() {
   const modelPath = process.argv[2];
@@ -39,12 +79,19 @@ async function main() {
     console.error('usage: node scripts/generate-appmesh-model.mjs <appmesh service-2.json>');
     process.exit(2);
   }
-  const source = JSON.parse(readFileSync(modelPath, 'utf8'));
+  const model = JSON.parse(readFileSync(modelPath, 'utf8'));
+  const prefix = model.metadata?.endpointPrefix;
+  const api = APIS[prefix];
+  if (!api) throw new Error(`no API with endpoint prefix ${prefix} is served by Trellis`);
+  const source = {
+    operations: { ...model.operations, ...api.supplement.operations },
+    shapes: { ...model.shapes, ...api.supplement.shapes },
+  };
   const { operations, shapes } = validationModel(source);
 
   mkdirSync(outputDir, { recursive: true });
-  await writeFormatted('appmesh-model.json', JSON.stringify(sortKeys({ operations, shapes })));
-  await writeFormatted('appmesh-types.ts', typesSource(operations, shapes));
+  await writeFormatted(`${prefix}-model.json`, JSON.stringify(sortKeys({ operations, shapes })));
+  await writeFormatted(`${prefix}-types.ts`, typesSource(operations, shapes, api.title));
   console.log(
     `wrote ${Object.keys(operations).length} operations and ${Object.keys(shapes).length} shapes to ${outputDir}`,
   );
@@ -80,6 +127,11 @@ function validationModel(source) {
     if (shape.member) {
       shapes[name].member = pick(shape.member, MEMBER_KEYS);
       visit(shape.member.shape);
+    }
+    for (const part of ['key', 'value']) {
+      if (!shape[part]) continue;
+      shapes[name][part] = pick(shape[part], MEMBER_KEYS);
+      visit(shape[part].shape);
     }
   };
 
@@ -121,9 +173,9 @@ function sortKeys(value) {
   );
 }
 
-function typesSource(operations, shapes) {
+function typesSource(operations, shapes, title) {
   const lines = [
-    '// Generated by scripts/generate-appmesh-model.mjs from the App Mesh service model. Do not edit.',
+    `// Generated by scripts/generate-appmesh-model.mjs from the ${title} service model. Do not edit.`,
     '',
   ];
   const names = Object.keys(shapes).sort();
@@ -178,6 +230,8 @@ function typeOf(shapeName, shapes) {
       return shapeName;
     case 'list':
       return `${typeOf(shape.member.shape, shapes)}[]`;
+    case 'map':
+      return `Record<string, ${typeOf(shape.value.shape, shapes)}>`;
     case 'string':
       return shape.enum ? shapeName : 'string';
     case 'integer':
@@ -186,7 +240,7 @@ function typeOf(shapeName, shapes) {
     case 'boolean':
       return 'boolean';
     case 'timestamp':
-      // App Mesh timestamps travel as epoch seconds.
+      // App Mesh and Cloud Map timestamps travel as epoch seconds.
       return 'number';
     default:
       throw new Error(`shape ${shapeName} has unsupported type ${shape.type}`);

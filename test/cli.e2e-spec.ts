@@ -22,26 +22,11 @@ import {
   uniqueMeshName,
   type TestControlPlane,
 } from './support/control-plane';
-import { runCommand, type CommandRun } from './support/process';
+import { trellis, TRELLIS_BIN, type CliRun } from './support/cli';
 import { decodedResources, eventually, SotwAdsClient } from './support/xds';
 
-/** The `trellis` bin as npm links it; it runs the CLI `npm run build` compiled into apps/cli/dist/. */
-const TRELLIS_BIN = path.resolve(__dirname, '../apps/cli/bin/trellis.js');
 const CI_ACCESS_KEY = 'AKIDCLIPIPELINE';
 const EGRESS_ROUTES = 'rds_egress_http_8080';
-
-/**
- * Runs the built CLI as a CI job would: a process of its own with only the environment given
- * (no AWS variables leak in from the test's).
- */
-function trellis(args: string[], env: Record<string, string> = {}): Promise<CommandRun> {
-  const inherited = Object.fromEntries(
-    Object.entries(process.env).filter(
-      ([name]) => !name.startsWith('AWS_') && name !== 'TRELLIS_ENDPOINT',
-    ),
-  );
-  return runCommand(process.execPath, [TRELLIS_BIN, ...args], { env: { ...inherited, ...env } });
-}
 
 const nodeSpec = (hostname: string, backend?: string): VirtualNodeSpec => ({
   listeners: [{ portMapping: { port: 8080, protocol: 'http' } }],
@@ -483,9 +468,9 @@ describe('the trellis CLI', () => {
      * shows its output rather than the sidecar's wait for weights that never come.
      */
     async function runWhile(
-      run: Promise<CommandRun>,
+      run: Promise<CliRun>,
       receiving: Promise<unknown>,
-    ): Promise<{ run: CommandRun; received: unknown }> {
+    ): Promise<{ run: CliRun; received: unknown }> {
       const received = receiving.catch((error: unknown) => error);
       return { run: await run, received: await received };
     }

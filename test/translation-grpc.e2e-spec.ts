@@ -9,6 +9,11 @@ import {
   type RouteSpec,
 } from '@aws-sdk/client-app-mesh';
 import * as grpc from '@grpc/grpc-js';
+import {
+  helloMany,
+  startGreeter as startBackend,
+  type Greeter as Backend,
+} from './support/greeter';
 import * as grpcXds from '@grpc/grpc-js-xds';
 import {
   startTestControlPlane,
@@ -23,62 +28,6 @@ import { eventually, SotwAdsClient } from './support/xds';
  * A canary between two gRPC services, set up with the AWS SDK as App Mesh users do, and
  * followed by a proxyless gRPC client (@grpc/grpc-js-xds) that takes its routing from Trellis.
  */
-
-// A one-method service with raw-bytes messages: each backend answers with its own name.
-const HELLO_PATH = '/trellis.test.Greeter/Hello';
-const passThrough = {
-  requestSerialize: (bytes: Buffer) => bytes,
-  requestDeserialize: (bytes: Buffer) => bytes,
-  responseSerialize: (bytes: Buffer) => bytes,
-  responseDeserialize: (bytes: Buffer) => bytes,
-};
-const GREETER: grpc.ServiceDefinition = {
-  Hello: { path: HELLO_PATH, requestStream: false, responseStream: false, ...passThrough },
-};
-
-interface Backend {
-  name: string;
-  port: number;
-  server: grpc.Server;
-}
-
-async function startBackend(name: string): Promise<Backend> {
-  const server = new grpc.Server();
-  server.addService(GREETER, {
-    Hello: (_call: unknown, callback: grpc.sendUnaryData<Buffer>) =>
-      callback(null, Buffer.from(name)),
-  });
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, bound) =>
-      error ? reject(error) : resolve(bound),
-    ),
-  );
-  return { name, port, server };
-}
-
-function hello(client: grpc.Client): Promise<string> {
-  return new Promise((resolve, reject) =>
-    client.makeUnaryRequest(
-      HELLO_PATH,
-      passThrough.requestSerialize,
-      passThrough.responseDeserialize,
-      Buffer.alloc(0),
-      new grpc.Metadata(),
-      { deadline: Date.now() + 5000 },
-      (error, reply) => (error ? reject(error) : resolve(reply!.toString())),
-    ),
-  );
-}
-
-/** `count` RPCs, `concurrency` at a time; the name of the backend that answered each. */
-async function helloMany(client: grpc.Client, count: number, concurrency = 50): Promise<string[]> {
-  const replies: string[] = [];
-  while (replies.length < count) {
-    const batch = Math.min(concurrency, count - replies.length);
-    replies.push(...(await Promise.all(Array.from({ length: batch }, () => hello(client)))));
-  }
-  return replies;
-}
 
 const SERVICE = 'greeter.local';
 const ROUTER_PORT = 50051;

@@ -1,4 +1,10 @@
 import * as grpc from '@grpc/grpc-js';
+import {
+  hello,
+  helloUntil,
+  startGreeter as startBackend,
+  type Greeter as Backend,
+} from './support/greeter';
 import * as grpcXds from '@grpc/grpc-js-xds';
 import {
   apiListener,
@@ -20,57 +26,6 @@ import { ROUTE_CONFIGURATION } from '../libs/xds-types/src/resource-types';
  * configuration from Trellis: listener → routes → weighted clusters → endpoints, and sends
  * RPCs where they say.
  */
-
-// A one-method service with raw-bytes messages: the backend answers with its own name.
-const HELLO_PATH = '/trellis.test.Greeter/Hello';
-const passThrough = {
-  requestSerialize: (bytes: Buffer) => bytes,
-  requestDeserialize: (bytes: Buffer) => bytes,
-  responseSerialize: (bytes: Buffer) => bytes,
-  responseDeserialize: (bytes: Buffer) => bytes,
-};
-const GREETER: grpc.ServiceDefinition = {
-  Hello: { path: HELLO_PATH, requestStream: false, responseStream: false, ...passThrough },
-};
-
-interface Backend {
-  port: number;
-  server: grpc.Server;
-}
-
-async function startBackend(name: string): Promise<Backend> {
-  const server = new grpc.Server();
-  server.addService(GREETER, {
-    Hello: (_call: unknown, callback: grpc.sendUnaryData<Buffer>) =>
-      callback(null, Buffer.from(name)),
-  });
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, bound) =>
-      error ? reject(error) : resolve(bound),
-    ),
-  );
-  return { port, server };
-}
-
-function hello(client: grpc.Client): Promise<string> {
-  return new Promise((resolve, reject) =>
-    client.makeUnaryRequest(
-      HELLO_PATH,
-      passThrough.requestSerialize,
-      passThrough.responseDeserialize,
-      Buffer.alloc(0),
-      new grpc.Metadata(),
-      { deadline: Date.now() + 5000 },
-      (error, reply) => (error ? reject(error) : resolve(reply!.toString())),
-    ),
-  );
-}
-
-/** Calls until `backend` answers: each call is an event to await, and each takes a millisecond. */
-async function helloUntil(client: grpc.Client, backend: string): Promise<void> {
-  for (let attempt = 0; attempt < 2000; attempt++) if ((await hello(client)) === backend) return;
-  throw new Error(`${backend} never answered`);
-}
 
 async function helloTimes(client: grpc.Client, times: number): Promise<string[]> {
   const replies = [];

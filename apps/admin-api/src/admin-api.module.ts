@@ -42,6 +42,7 @@ import { CertificatesController } from './certificates.controller';
 import { CertificatesService, MASTER_KEY, type MasterKeySource } from './certificates.service';
 import { DiagnosticsController } from './diagnostics.controller';
 import { MeshDiagnosticsStore } from '../../../libs/persistence/src/mesh-diagnostics-store';
+import { registryControllers, registryProviders } from './registry/registry.providers';
 
 export interface AdminApiDependencies {
   options: AdminApiOptions;
@@ -113,6 +114,7 @@ export class AdminApiModule {
               AccessKeysController,
               CertificatesController,
               DiagnosticsController,
+              ...registryControllers,
             ]
           : []),
       ],
@@ -137,6 +139,7 @@ export class AdminApiModule {
         MeshRevertService,
         PropagationService,
         ...(serveApi ? rolloutProviders(dataSource, logger) : []),
+        ...(serveApi ? registryProviders(dataSource, logger) : []),
         ...(serveApi ? [{ provide: JANITOR_LOGGER, useValue: logger }, ClientTokenJanitor] : []),
       ],
     };

@@ -5,10 +5,12 @@ export function encodePageToken(position: string | number): string {
   return Buffer.from(JSON.stringify({ position }), 'utf8').toString('base64url');
 }
 
-/** The position in a token this API issued; BadRequestException for anything else. */
+/** The position in a token this API issued; BadRequestException (or `invalid()`) for anything else. */
 export function decodePageToken<T extends string | number>(
   token: string | undefined,
   isPosition: (value: unknown) => value is T,
+  invalid: () => Error = () =>
+    new BadRequestException('nextToken: is not a token returned by this API'),
 ): T | undefined {
   if (token === undefined) return undefined;
   try {
@@ -18,7 +20,7 @@ export function decodePageToken<T extends string | number>(
   } catch {
     // not JSON: reported below
   }
-  throw new BadRequestException('nextToken: is not a token returned by this API');
+  throw invalid();
 }
 
 export const isName = (value: unknown): value is string => typeof value === 'string';

@@ -8,6 +8,7 @@ import { historyCommand } from './commands/history';
 import { keysCommands } from './commands/keys';
 import { importCommand } from './commands/import';
 import { proxiesCommand } from './commands/proxies';
+import { registryCommands } from './commands/registry';
 import { revertCommand } from './commands/revert';
 import { rolloutCommands } from './commands/rollout';
 import { weightsSetCommand } from './commands/weights';
@@ -29,6 +30,7 @@ const COMMANDS: Command[] = [
   diagnoseCommand,
   ...certificatesCommands,
   importCommand,
+  ...registryCommands,
 ];
 
 /** Commands typed as two words (`weights set`, `rollout start`), by their first word. */

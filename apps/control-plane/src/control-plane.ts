@@ -14,9 +14,12 @@ import {
 import { AdminApiModule } from '../../admin-api/src/admin-api.module';
 import { Readiness } from '../../admin-api/src/readiness';
 import { sendAppMeshError } from '../../admin-api/src/app-mesh-exception.filter';
+import { cloudMapBodyErrors } from '../../admin-api/src/registry/cloud-map-exception.filter';
 import { startRolloutScheduler } from '../../admin-api/src/rollout-scheduler';
 import { MeshConfigSource } from '../../xds-server/src/mesh-config-source';
 import { MeshReader } from '../../../libs/persistence/src/mesh-reader';
+import { RegistryStore } from '../../../libs/persistence/src/registry-store';
+import { RegistryEndpoints } from '../../xds-server/src/registry-endpoints';
 import { startXdsRole, type XdsRole } from '../../xds-server/src/xds-role';
 import type { ConfigSource } from '../../../libs/xds/src/config-source';
 import { collectDefaultMetrics, Registry } from 'prom-client';
@@ -127,6 +130,10 @@ export async function startControlPlane(
                 tracing: config.tracing,
                 resyncMs: config.resyncMs,
                 certificates: servedCertificates,
+                registry: new RegistryEndpoints(new RegistryStore(dataSource), logger, {
+                  databaseUrl: database.url,
+                  resyncMs: config.resyncMs,
+                }),
               }),
           dataSource,
           logger,
@@ -187,6 +194,7 @@ export async function startControlPlane(
     app.set('etag', false);
     // Every body is JSON whatever its Content-Type: the AWS CLI and SDKs always send JSON.
     app.use(express.json({ type: () => true, limit: '1mb', strict: true, verify: keepRawBody }));
+    app.use(cloudMapBodyErrors);
     app.use(bodyParseErrors);
     if (access) {
       app.use(

@@ -9,7 +9,13 @@ import {
 } from '../../../libs/mesh-model/src/tracing';
 import { MeshChangeFeed } from '../../../libs/persistence/src/mesh-change-feed';
 import type { MeshReader } from '../../../libs/persistence/src/mesh-reader';
-import { recordingSnapshot, type MeshDependency } from '../../../libs/translator/src/dependencies';
+import {
+  cloudMapDependency,
+  dnsDependency,
+  recordingRegistry,
+  recordingSnapshot,
+  type MeshDependency,
+} from '../../../libs/translator/src/dependencies';
 import { EnvoyMessageCache } from '../../../libs/translator/src/envoy/message-cache';
 import {
   changedMeshSnapshot,
@@ -27,6 +33,9 @@ import type {
 } from '../../../libs/xds/src/config-source';
 import type { XdsResource } from '../../../libs/xds-types/src/resource-types';
 import type { ServedCertificates } from './served-certificates';
+import type { EndpointRegistry } from '../../../libs/translator/src/mesh-snapshot';
+import { HostnameResolutions } from './hostname-resolutions';
+import type { RegistryEndpoints } from './registry-endpoints';
 
 export interface MeshConfigSourceOptions {
   databaseUrl: string;
@@ -36,6 +45,8 @@ export interface MeshConfigSourceOptions {
   resyncMs: number;
   /** Certificates imported by ACM ARN, served over SDS; none when unset. */
   certificates?: ServedCertificates;
+  /** Cloud Map instances for virtual nodes discovered through `awsCloudMap`. */
+  registry?: RegistryEndpoints;
 }
 
 /** A proxy group: what decides a proxy's configuration. */
@@ -97,6 +108,10 @@ export class MeshConfigSource implements ConfigSource {
   private translated = 0;
   /** Shared by every group and mesh: equal resources are one message, encoded once by the engine. */
   private readonly messages = new EnvoyMessageCache();
+  /** DNS names of DNS-discovered nodes, resolved for proxyless clients. */
+  private readonly hostnames: HostnameResolutions;
+  /** What translations read of the registry and of DNS. */
+  private readonly endpoints: EndpointRegistry;
 
   constructor(
     private readonly reader: MeshReader,
@@ -110,10 +125,24 @@ export class MeshConfigSource implements ConfigSource {
       () => void this.resync(),
       () => void this.refreshCertificates(),
     );
+    this.hostnames = new HostnameResolutions(logger);
+    const registry = options.registry;
+    this.endpoints = {
+      instances: (namespaceName, serviceName) => registry?.instances(namespaceName, serviceName),
+      addresses: (hostname) => this.hostnames.addresses(hostname),
+    };
   }
 
   async start(): Promise<void> {
     await this.refreshCertificates();
+    this.hostnames.onChange((hostname) => this.registryChanged(dnsDependency(hostname)));
+    const registry = this.options.registry;
+    if (registry) {
+      await registry.start();
+      registry.onChange((namespaceName, serviceName) =>
+        this.registryChanged(cloudMapDependency(namespaceName, serviceName)),
+      );
+    }
     await this.feed.start();
     this.resyncTimer = setInterval(() => void this.resync(), this.options.resyncMs);
     this.resyncTimer.unref();
@@ -122,6 +151,8 @@ export class MeshConfigSource implements ConfigSource {
   async stop(): Promise<void> {
     clearInterval(this.resyncTimer);
     await this.feed.stop();
+    await this.options.registry?.stop();
+    this.hostnames.stop();
   }
 
   /** Refuses node ids longer than any App Mesh proxy identity, or naming too long a mesh or node. */
@@ -228,7 +259,7 @@ export class MeshConfigSource implements ConfigSource {
     const { resources, errors } = translate(
       recorded.mesh,
       proxyTarget(key, tracing),
-      undefined,
+      recordingRegistry(this.endpoints, recorded.dependencies),
       this.messages,
     );
     if (errors.length > 0) {
@@ -373,6 +404,31 @@ export class MeshConfigSource implements ConfigSource {
       'mesh changed',
     );
     return { revision: next.mesh.revision, snapshot: next.mesh, tracing, translations };
+  }
+
+  /**
+   * A registry service's endpoints (or a DNS name's addresses) changed: only the groups whose
+   * translation read it are translated again, at the same mesh revision. Their listeners, routes and clusters come
+   * out the same, so the engine sends them nothing but the changed endpoints.
+   */
+  private registryChanged(dependency: MeshDependency): void {
+    for (const meshName of this.meshes.keys()) this.invalidate(meshName, dependency);
+  }
+
+  private invalidate(meshName: string, dependency: MeshDependency): void {
+    const current = this.meshes.get(meshName);
+    void current?.then(
+      (state) => {
+        const affected = [...state.translations]
+          .filter(([, translation]) => translation.dependencies.has(dependency))
+          .map(([group]) => group);
+        for (const group of affected) state.translations.delete(group);
+        if (affected.length > 0) this.announce(meshName, state.revision, affected);
+        // A newer state may have copied the translations before they were dropped here.
+        if (this.meshes.get(meshName) !== current) this.invalidate(meshName, dependency);
+      },
+      () => undefined,
+    );
   }
 
   private announce(meshName: string, revision: number, groups: string[]): void {

@@ -10,6 +10,8 @@ export const DIAGNOSTIC_KINDS = {
   'port-conflict': 'two services or protocols claim one port; one of them is left out',
   'ambiguous-spec':
     'a spec App Mesh leaves open (prefix and path, a route without a port on a multi-listener router); Trellis applies a documented choice',
+  'no-endpoints':
+    'a Cloud Map service has no healthy instances matching the virtual node, so its callers get no endpoints',
   unsupported: 'a setting Trellis cannot honour for this kind of proxy; it is left out',
   'invalid-resource': "a generated resource breaks Envoy's validation rules and is withheld",
   nack: 'a proxy rejected the configuration it was sent',

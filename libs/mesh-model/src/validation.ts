@@ -5,6 +5,14 @@
  */
 import { BadRequestException } from './errors';
 import modelJson from './generated/appmesh-model.json';
+import {
+  exactlyOneOf,
+  field,
+  ModelValidator,
+  oneOf,
+  type SemanticRule,
+  type ServiceModel,
+} from './model-validation';
 import type {
   Duration,
   GrpcRouteMatch,
@@ -21,41 +29,6 @@ import type {
 
 export type * from './generated/appmesh-types';
 
-interface MemberRef {
-  shape: string;
-  location?: 'uri' | 'querystring';
-  locationName?: string;
-}
-
-interface Shape {
-  type: 'structure' | 'list' | 'string' | 'integer' | 'long' | 'boolean' | 'timestamp';
-  members?: Record<string, MemberRef>;
-  member?: MemberRef;
-  required?: string[];
-  min?: number;
-  max?: number;
-  pattern?: string;
-  enum?: string[];
-  union?: boolean;
-}
-
-interface Operation {
-  name: string;
-  method: string;
-  requestUri: string;
-  input: string;
-}
-
-const model = modelJson as {
-  operations: Record<string, Operation>;
-  shapes: Record<string, Shape>;
-};
-
-/** How many issues one error message lists before it summarises the rest. */
-const MAX_LISTED_ISSUES = 10;
-
-type Report = (path: string, message: string) => void;
-
 /**
  * Checks an operation's input against the App Mesh model. `input` holds every member of the
  * operation's input shape by its model name: URI labels, query-string members (integers may
@@ -63,174 +36,12 @@ type Report = (path: string, message: string) => void;
  * lists every issue found.
  */
 export function validateOperationInput(operation: string, input: Record<string, unknown>): void {
-  const inputShape = model.operations[operation]?.input;
-  if (inputShape === undefined) throw new Error(`unknown App Mesh operation ${operation}`);
-
-  const issues: string[] = [];
-  validateShape(inputShape, input, '', (path, message) => issues.push(`${path}: ${message}`));
-
-  if (issues.length > 0) {
-    const listed = issues.slice(0, MAX_LISTED_ISSUES);
-    if (issues.length > MAX_LISTED_ISSUES) {
-      listed.push(`and ${issues.length - MAX_LISTED_ISSUES} more`);
-    }
-    throw new BadRequestException(listed.join('; '));
-  }
-}
-
-/**
- * The generic walker. Returns whether the value matches the model shape, so that semantic
- * rules only ever see values that have their generated type.
- */
-function validateShape(shapeName: string, value: unknown, path: string, report: Report): boolean {
-  const shape = shapeOf(shapeName);
-  switch (shape.type) {
-    case 'structure':
-      return validateStructure(shapeName, shape, value, path, report);
-    case 'list':
-      return validateList(shape, value, path, report);
-    case 'string':
-      return reportAll(path, stringProblems(shape, value), report);
-    case 'integer':
-    case 'long':
-      return reportAll(path, integerProblems(shape, value), report);
-    case 'boolean':
-      return reportAll(path, typeProblems(typeof value === 'boolean', 'a boolean', value), report);
-    case 'timestamp':
-      return reportAll(path, typeProblems(typeof value === 'number', 'a number', value), report);
-  }
-}
-
-function validateStructure(
-  shapeName: string,
-  shape: Shape,
-  value: unknown,
-  path: string,
-  report: Report,
-): boolean {
-  if (!isObject(value)) {
-    report(path, `must be an object, got ${kindOf(value)}`);
-    return false;
-  }
-  let valid = true;
-  const fail = (memberPath: string, message: string) => {
-    valid = false;
-    report(memberPath, message);
-  };
-  const members = shape.members ?? {};
-  for (const name of shape.required ?? []) {
-    if (value[name] === undefined) fail(field(path, name), 'is required');
-  }
-  for (const [name, memberValue] of Object.entries(value)) {
-    const member = members[name];
-    if (memberValue === undefined) continue;
-    if (member === undefined) {
-      fail(field(path, name), 'unknown field');
-      continue;
-    }
-    const received =
-      member.location === 'querystring' ? fromQueryString(member.shape, memberValue) : memberValue;
-    if (!validateShape(member.shape, received, field(path, name), report)) valid = false;
-  }
-  if (shape.union) {
-    const set = Object.keys(members).filter((name) => value[name] !== undefined);
-    if (set.length !== 1) fail(path, exactlyOneOf(Object.keys(members), set.length));
-  }
-  if (valid) {
-    for (const rule of semanticRulesOf(shapeName)) rule(value, path, report);
-  }
-  return valid;
-}
-
-function validateList(shape: Shape, value: unknown, path: string, report: Report): boolean {
-  if (!Array.isArray(value)) {
-    report(path, `must be a list, got ${kindOf(value)}`);
-    return false;
-  }
-  const items: unknown[] = value;
-  const problems: string[] = [];
-  if (shape.min !== undefined && items.length < shape.min) {
-    problems.push(`must have at least ${shape.min} item(s), got ${items.length}`);
-  }
-  if (shape.max !== undefined && items.length > shape.max) {
-    problems.push(`must have at most ${shape.max} item(s), got ${items.length}`);
-  }
-  let valid = reportAll(path, problems, report);
-  const itemShape = shape.member?.shape ?? '';
-  items.forEach((item, index) => {
-    if (!validateShape(itemShape, item, `${path}[${index}]`, report)) valid = false;
-  });
-  return valid;
-}
-
-function stringProblems(shape: Shape, value: unknown): string[] {
-  if (typeof value !== 'string') return typeProblems(false, 'a string', value);
-  // Model lengths count characters (code points), not UTF-16 units.
-  const length = [...value].length;
-  const problems: string[] = [];
-  if (shape.min !== undefined && length < shape.min) {
-    problems.push(`must be at least ${shape.min} character(s) long, got ${length}`);
-  }
-  if (shape.max !== undefined && length > shape.max) {
-    problems.push(`must be at most ${shape.max} character(s) long, got ${length}`);
-  }
-  if (shape.pattern !== undefined && !patternOf(shape.pattern).test(value)) {
-    problems.push(`must match the pattern ${shape.pattern}`);
-  }
-  if (shape.enum !== undefined && !shape.enum.includes(value)) {
-    problems.push(oneOf(shape.enum, value));
-  }
-  return problems;
-}
-
-function integerProblems(shape: Shape, value: unknown): string[] {
-  if (typeof value !== 'number' || !Number.isInteger(value)) {
-    return [`must be an integer, got ${describe(value)}`];
-  }
-  if (shape.min !== undefined && value < shape.min) {
-    return [`must be at least ${shape.min}, got ${value}`];
-  }
-  if (shape.max !== undefined && value > shape.max) {
-    return [`must be at most ${shape.max}, got ${value}`];
-  }
-  return [];
-}
-
-function typeProblems(ok: boolean, expected: string, value: unknown): string[] {
-  return ok ? [] : [`must be ${expected}, got ${kindOf(value)}`];
-}
-
-function reportAll(path: string, problems: string[], report: Report): boolean {
-  problems.forEach((problem) => report(path, problem));
-  return problems.length === 0;
-}
-
-/** Query-string members arrive as text; an integer member such as `limit` is read as a number. */
-function fromQueryString(shapeName: string, value: unknown): unknown {
-  const { type } = shapeOf(shapeName);
-  const isInteger = type === 'integer' || type === 'long';
-  return isInteger && typeof value === 'string' && /^-?\d+$/.test(value) ? Number(value) : value;
-}
-
-/**
- * Model patterns are Java regexes. The ones App Mesh uses mean the same in JS with the `u` flag
- * (the generator refuses patterns that do not compile that way); a Java pattern constrains the
- * whole value, hence the anchors.
- */
-const patterns = new Map<string, RegExp>();
-function patternOf(pattern: string): RegExp {
-  let regExp = patterns.get(pattern);
-  if (regExp === undefined) {
-    regExp = new RegExp(`^(?:${pattern})$`, 'u');
-    patterns.set(pattern, regExp);
-  }
-  return regExp;
+  const problems = validator.problems(operation, input);
+  if (problems !== '') throw new BadRequestException(problems);
 }
 
 // Semantic rules: what the App Mesh documentation requires but the model cannot express. Each
 // runs on a value of its shape that has passed the model checks, wherever that shape occurs.
-
-type SemanticRule<T> = (value: T, path: string, report: Report) => void;
 
 /** App Mesh user guide, routes: "Specify one route type" — RouteSpec is a structure, not a union. */
 const exactlyOneRouteType: SemanticRule<RouteSpec> = (spec, path, report) => {
@@ -409,49 +220,15 @@ const semanticRules: { [S in keyof StructureShapes]?: SemanticRule<StructureShap
   VirtualRouterSpec: [uniqueListenerPorts],
 };
 
-/** A value reaches its shape's rules only after the walker checked it against that shape. */
-function semanticRulesOf(shapeName: string): SemanticRule<unknown>[] {
-  const byShape = semanticRules as Partial<Record<string, SemanticRule<unknown>[]>>;
-  return byShape[shapeName] ?? [];
-}
-
-function shapeOf(name: string): Shape {
-  const shape = model.shapes[name];
-  if (shape === undefined) throw new Error(`App Mesh model has no shape ${name}`);
-  return shape;
-}
+const validator = new ModelValidator(
+  'App Mesh',
+  modelJson as ServiceModel,
+  // A value reaches its shape's rules only after the walker checked it against that shape.
+  semanticRules as Partial<Record<string, SemanticRule<unknown>[]>>,
+);
 
 /** The member set in a value of a `union` shape. */
 function unionMember(value: object | undefined): string | undefined {
   if (value === undefined) return undefined;
   return Object.entries(value).find(([, memberValue]) => memberValue !== undefined)?.[0];
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function kindOf(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'list';
-  return typeof value === 'object' ? 'object' : typeof value;
-}
-
-/** A value as a message quotes it: numbers and strings themselves, anything else by kind. */
-function describe(value: unknown): string {
-  if (typeof value === 'number') return String(value);
-  if (typeof value === 'string') return JSON.stringify(value);
-  return kindOf(value);
-}
-
-function field(path: string, name: string): string {
-  return path === '' ? name : `${path}.${name}`;
-}
-
-function exactlyOneOf(names: readonly string[], set: number): string {
-  return `exactly one of ${names.join(', ')} must be set, got ${set}`;
-}
-
-function oneOf(allowed: readonly string[], value: string): string {
-  return `must be one of ${allowed.join(', ')}, got ${JSON.stringify(value)}`;
 }

@@ -11,6 +11,7 @@ import { ChangeReason1764460800000 } from './migrations/1764460800000-change-rea
 import { Rollouts1764547200000 } from './migrations/1764547200000-rollouts';
 import { AccessKeys1765200000000 } from './migrations/1765200000000-access-keys';
 import { CertificatesAndDiagnostics1765400000000 } from './migrations/1765400000000-certificates-and-diagnostics';
+import { ServiceRegistry1765300000000 } from './migrations/1765300000000-service-registry';
 
 export function createDataSource(url: string, poolSize = 10): DataSource {
   return new DataSource({
@@ -31,6 +32,7 @@ export function createDataSource(url: string, poolSize = 10): DataSource {
       Rollouts1764547200000,
       AccessKeys1765200000000,
       CertificatesAndDiagnostics1765400000000,
+      ServiceRegistry1765300000000,
     ],
     synchronize: false,
     migrationsRun: false,

@@ -7,6 +7,7 @@ import {
   type ResourceKind,
 } from '../../mesh-model/src/resource-kinds';
 import { inMeshTransaction, onPool } from './transaction-scope';
+import { claimClientToken, completeClientToken } from './client-tokens';
 import { ChangeLogEntity, type ChangeOperation } from './entities/change-log.entity';
 import { ClientTokenEntity } from './entities/client-token.entity';
 import { MeshResourceEntity } from './entities/mesh-resource.entity';
@@ -210,30 +211,23 @@ export class MeshWriteTransaction {
    * request was already completed with it; throws ConflictException when the token was
    * used for a different request. A concurrent request holding the token is awaited.
    */
-  async claimClientToken(
+  claimClientToken(
     token: string,
     requestHash: string,
   ): Promise<{ response: unknown; revision: number | null } | undefined> {
-    const inserted: unknown[] = await this.manager.query(
-      `INSERT INTO client_token (token, request_hash, created_at) VALUES ($1, $2, now())
-       ON CONFLICT (token) DO NOTHING RETURNING token`,
-      [token, requestHash],
+    return claimClientToken(
+      this.manager,
+      token,
+      requestHash,
+      () =>
+        new ConflictException(
+          'The request contains a client token that was used for a previous update resource call with different specifications',
+        ),
     );
-    if (inserted.length > 0) return undefined;
-    const previous = await this.manager.findOneByOrFail(ClientTokenEntity, { token });
-    if (previous.requestHash !== requestHash) {
-      throw new ConflictException(
-        'The request contains a client token that was used for a previous update resource call with different specifications',
-      );
-    }
-    return { response: previous.response, revision: previous.revision };
   }
 
-  async completeClientToken(token: string, response: unknown, revision: number): Promise<void> {
-    await this.manager.query(
-      'UPDATE client_token SET response = $2::json, revision = $3 WHERE token = $1',
-      [token, JSON.stringify(response), revision],
-    );
+  completeClientToken(token: string, response: unknown, revision: number): Promise<void> {
+    return completeClientToken(this.manager, token, response, revision);
   }
 
   async lockMeshCreation(): Promise<void> {

@@ -1,5 +1,5 @@
 import type { ResourceKind } from '../../mesh-model/src/resource-kinds';
-import type { MeshSnapshot } from './mesh-snapshot';
+import type { EndpointRegistry, MeshSnapshot } from './mesh-snapshot';
 
 /**
  * What a translation read from a mesh snapshot, so that a change to the mesh re-translates only
@@ -14,8 +14,38 @@ import type { MeshSnapshot } from './mesh-snapshot';
  * - `<kind>/*`: the whole collection, because the translation iterated it (a proxyless client
  *   without backends reads every virtual service);
  * - `certificate/<arn>`: one imported certificate, read whether or not it is imported.
+ * - `cloudMap/["<namespace>","<service>"]`: the instances of one Cloud Map service (the names are
+ *   JSON so that a `/` in a namespace name cannot make two services one key);
+ * - `dns/<hostname>`: the addresses the control plane resolved a DNS name to.
  */
 export type MeshDependency = string;
+
+/** The dependency on a Cloud Map service's instances. */
+export function cloudMapDependency(namespaceName: string, serviceName: string): MeshDependency {
+  return `cloudMap/${JSON.stringify([namespaceName, serviceName])}`;
+}
+
+/** The dependency on a DNS name's resolved addresses. */
+export function dnsDependency(hostname: string): MeshDependency {
+  return `dns/${hostname}`;
+}
+
+/** The registry as a translation sees it, recording every service and name looked up into `dependencies`. */
+export function recordingRegistry(
+  registry: EndpointRegistry,
+  dependencies: Set<MeshDependency>,
+): EndpointRegistry {
+  return {
+    instances(namespaceName, serviceName) {
+      dependencies.add(cloudMapDependency(namespaceName, serviceName));
+      return registry.instances(namespaceName, serviceName);
+    },
+    addresses(hostname) {
+      dependencies.add(dnsDependency(hostname));
+      return registry.addresses?.(hostname);
+    },
+  };
+}
 
 /** The dependencies a change to one stored resource touches. */
 export function dependenciesOf(resource: {

@@ -85,12 +85,20 @@ export interface CloudMapInstance {
   attributes?: Readonly<Record<string, string>>;
 }
 
-/** Cloud Map seam: the instances of a Cloud Map service, undefined until a registry exists. */
+/**
+ * Cloud Map seam: the healthy instances of a Cloud Map service; undefined when the registry has
+ * no such namespace or service.
+ */
 export interface EndpointRegistry {
   instances(
     namespaceName: string,
     serviceName: string,
   ): ReadonlyArray<CloudMapInstance> | undefined;
+  /**
+   * DNS seam for proxyless clients: a hostname's addresses as the control plane last resolved
+   * them, in resolver order; undefined until resolved or when it does not resolve.
+   */
+  addresses?(hostname: string): readonly string[] | undefined;
 }
 
 /** A stored resource of a mesh, as persistence reads it. */

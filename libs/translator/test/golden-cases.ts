@@ -55,6 +55,8 @@ interface CaseFile {
   cloudMap?: Record<string, CloudMapInstance[]>;
   /** Certificates imported into Trellis, by ACM or ACM Private CA ARN. */
   certificates?: Record<string, ImportedCertificate>;
+  /** What the control plane resolved DNS names to, for proxyless clients. */
+  dns?: Record<string, string[]>;
 }
 
 export interface GoldenCase {
@@ -108,7 +110,7 @@ export function readCase(name: string): GoldenCase {
       spec: serviceSpec,
     });
   }
-  const cloudMap = file.cloudMap;
+  const { cloudMap, dns } = file;
   return {
     name,
     mesh: {
@@ -128,8 +130,11 @@ export function readCase(name: string): GoldenCase {
       virtualNode: proxy.virtualNode,
       tracing: { enabled: false, daemonAddress: '127.0.0.1', daemonPort: 2000, ...proxy.tracing },
     },
-    ...(cloudMap !== undefined && {
-      registry: { instances: (namespace, service) => cloudMap[`${namespace}/${service}`] },
+    ...((cloudMap !== undefined || dns !== undefined) && {
+      registry: {
+        instances: (namespace, service) => cloudMap?.[`${namespace}/${service}`],
+        addresses: (hostname) => dns?.[hostname],
+      },
     }),
   };
 }

@@ -113,8 +113,11 @@ export function sidecarTargetDiscovery(
 }
 
 /**
- * A proxyless client's endpoints: gRPC resolves no names from EDS, so a DNS hostname that is not
- * an IP literal leaves the set empty (with an error); Cloud Map comes from the registry.
+ * A proxyless client's endpoints: gRPC resolves no names from EDS, so the control plane resolves
+ * a DNS hostname for it (the registry's `addresses`) and sends the addresses: all of them for
+ * responseType ENDPOINTS, the first for LOADBALANCER (as Envoy's LOGICAL_DNS uses one), in the
+ * family the IP preference picks (without one, IPv6 first as Envoy's AUTO). Cloud Map comes from
+ * the registry.
  */
 export function proxylessTargetEndpoints(
   target: TargetListener,
@@ -132,20 +135,27 @@ export function proxylessTargetEndpoints(
     );
     return [];
   }
+  const preference = ipPreferenceOf(target.node, mesh);
   if ('awsCloudMap' in discovery) {
-    const preference = ipPreferenceOf(target.node, mesh);
     return cloudMapEndpoints(discovery.awsCloudMap, preference, target, registry, errors);
   }
-  if (isIP(discovery.dns.hostname) === 0) {
+  const { hostname, responseType } = discovery.dns;
+  if (isIP(hostname) !== 0) return [{ address: hostname, port: target.port }];
+  const addresses = registry?.addresses?.(hostname);
+  if (addresses === undefined || addresses.length === 0) {
     errors.add(
       'unsupported',
       path,
-      `virtual node ${target.nodeName} uses DNS name ${discovery.dns.hostname}; proxyless gRPC ` +
-        'clients need IP endpoints (an IP literal or Cloud Map), so it gets no endpoints',
+      `virtual node ${target.nodeName} uses DNS name ${hostname}, which the control plane has ` +
+        'not resolved (yet); proxyless gRPC clients get no endpoints until it does',
     );
     return [];
   }
-  return [{ address: discovery.dns.hostname, port: target.port }];
+  const endpoints = inPreferredFamily(
+    addresses.map((address) => ({ address, port: target.port })),
+    preference ?? 'IPv6_PREFERRED',
+  );
+  return responseType === 'ENDPOINTS' ? uniqueSorted(endpoints) : endpoints.slice(0, 1);
 }
 
 /**
@@ -157,16 +167,35 @@ export function proxylessTargetEndpoints(
  * The port is the listener's: the cluster belongs to one listener and the target's sidecar
  * matches inbound traffic on that port. An instance's own port (ECS bridge networking maps
  * ports) is used only when the node has a single listener, the only case where it is unambiguous.
- * An empty registry answer, or none, is an empty endpoint set.
+ * The registry gives only healthy instances. An empty endpoint set is reported as an error
+ * (a service that does not exist, or no healthy instance matches), never silently.
  */
-function cloudMapEndpoints(
+export function cloudMapEndpoints(
   cloudMap: AwsCloudMapServiceDiscovery,
   preference: IpPreference | undefined,
   target: TargetListener,
   registry: EndpointRegistry | undefined,
   errors: TranslationErrors,
 ): SocketAddressIr[] {
-  const instances = registry?.instances(cloudMap.namespaceName, cloudMap.serviceName) ?? [];
+  const path = `virtualNode/${target.nodeName}.spec.serviceDiscovery.awsCloudMap`;
+  const service = `${cloudMap.namespaceName}/${cloudMap.serviceName}`;
+  if (registry === undefined) {
+    errors.add(
+      'unsupported',
+      path,
+      `no service registry is available to resolve Cloud Map service ${service}`,
+    );
+    return [];
+  }
+  const instances = registry.instances(cloudMap.namespaceName, cloudMap.serviceName);
+  if (instances === undefined) {
+    errors.add(
+      'missing-reference',
+      path,
+      `Cloud Map service ${service} does not exist, so it has no endpoints`,
+    );
+    return [];
+  }
   const singleListener = (target.node.listeners?.length ?? 0) === 1;
   const matching = instances.filter((instance) =>
     (cloudMap.attributes ?? []).every(({ key, value }) => instance.attributes?.[key] === value),
@@ -176,7 +205,7 @@ function cloudMapEndpoints(
     if (isIP(instance.address) === 0) {
       errors.add(
         'invalid-resource',
-        `virtualNode/${target.nodeName}.spec.serviceDiscovery.awsCloudMap`,
+        path,
         `Cloud Map instance address ${instance.address} is not an IP address`,
       );
       continue;
@@ -184,7 +213,19 @@ function cloudMapEndpoints(
     const port = singleListener ? (instance.port ?? target.port) : target.port;
     endpoints.push({ address: instance.address, port });
   }
-  return uniqueSorted(inPreferredFamily(endpoints, preference));
+  const chosen = uniqueSorted(inPreferredFamily(endpoints, preference));
+  if (chosen.length === 0) {
+    const attributes = (cloudMap.attributes ?? []).map(({ key, value }) => `${key}=${value}`);
+    errors.add(
+      'no-endpoints',
+      path,
+      `Cloud Map service ${service} has no healthy instances` +
+        (attributes.length > 0 ? ` with ${attributes.join(', ')}` : '') +
+        (preference === undefined ? '' : ` and an address for ${preference}`) +
+        ', so it has no endpoints',
+    );
+  }
+  return chosen;
 }
 
 function inPreferredFamily(
