@@ -1,4 +1,5 @@
 import type { ResourceKind } from '../../../libs/mesh-model/src/resource-kinds';
+import type { DatabaseHealth } from '../../../libs/persistence/src/embedded-postgres';
 
 /** Per-kind maximum counts. A route's limit is per virtual router; the rest are per mesh. */
 export type ResourceLimits = Record<ResourceKind, number> & { tagsPerResource: number };
@@ -11,6 +12,8 @@ export interface AdminApiOptions {
   proxyStatusGraceSeconds: number;
   /** Where proxies reach the xDS server, for generated bootstraps. */
   xdsAddress: { host: string; port: number };
+  /** The embedded database's state, for /healthz (always `up` for an external one). */
+  databaseHealth?: () => DatabaseHealth;
 }
 
 export const ADMIN_API_OPTIONS = Symbol('AdminApiOptions');

@@ -26,6 +26,8 @@ export interface ControlPlane {
   httpUrl: string;
   /** The xDS role, when this process runs it. */
   xds?: XdsRole;
+  /** Resolves when the embedded database has failed for good: the process should exit non-zero. */
+  databaseFailed: Promise<Error>;
   /** Stops accepting, finishes in-flight requests, then closes the database. */
   close(): Promise<void>;
 }
@@ -40,10 +42,15 @@ export async function startControlPlane(
     ? {
         url: config.databaseUrl,
         description: describeUrl(config.databaseUrl),
+        health: () => 'up',
+        failed: new Promise<Error>(() => undefined),
         stop: () => Promise.resolve(),
       }
     : await startEmbeddedPostgres(config.dataDir, logger, config.embeddedPostgresPort);
-  const dataSource = createDataSource(database.url, config.databasePoolSize);
+  const dataSource = createDataSource(database.url, {
+    poolSize: config.databasePoolSize,
+    statementTimeoutMs: config.databaseStatementTimeoutMs,
+  });
   let xdsRole: XdsRole | undefined;
   try {
     await dataSource.initialize();
@@ -74,6 +81,7 @@ export async function startControlPlane(
           accountId: config.accountId,
           limits: config.limits,
           proxyStatusGraceSeconds: config.xds.statusGraceSeconds,
+          databaseHealth: () => database.health(),
           xdsAddress: config.xdsAdvertise ?? {
             host: ['0.0.0.0', '::'].includes(config.xds.host) ? '127.0.0.1' : config.xds.host,
             port: xds?.port ?? config.xds.port,
@@ -112,6 +120,7 @@ export async function startControlPlane(
     return {
       httpUrl,
       xds,
+      databaseFailed: database.failed,
       close: async () => {
         // Before the database goes: the scheduler finishes its step and releases its lock.
         await rollouts?.stop();

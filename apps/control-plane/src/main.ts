@@ -15,12 +15,12 @@ async function main(): Promise<void> {
   const logger = pino({ level: config.logLevel, base: { service: 'trellis' } });
   const controlPlane = await startControlPlane(config, logger);
   let stopping = false;
-  const stop = (signal: NodeJS.Signals): void => {
+  const stop = (signal: NodeJS.Signals | 'database failed', exitCode = 0): void => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down: draining requests, then stopping the database');
     controlPlane.close().then(
-      () => process.exit(0),
+      () => process.exit(exitCode),
       (error: unknown) => {
         logger.error({ err: error }, 'shutdown failed');
         process.exit(1);
@@ -29,6 +29,9 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
+  // The embedded Postgres died and could not be restarted: exit non-zero, so that whatever
+  // supervises this process (systemd, Kubernetes, Docker) starts it afresh.
+  void controlPlane.databaseFailed.then(() => stop('database failed', 70));
 }
 
 main().catch((error: unknown) => {
