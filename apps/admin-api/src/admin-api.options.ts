@@ -1,4 +1,5 @@
 import type { ResourceKind } from '../../../libs/mesh-model/src/resource-kinds';
+import type { DatabaseHealth } from '../../../libs/persistence/src/embedded-postgres';
 
 /** Per-kind maximum counts. A route's limit is per virtual router; the rest are per mesh. */
 export type ResourceLimits = Record<ResourceKind, number> & { tagsPerResource: number };
@@ -13,6 +14,8 @@ export interface AdminApiOptions {
   xdsAddress: { host: string; port: number };
   /** How proxies must connect, for generated bootstraps: TLS on the xDS port, SigV4 streams. */
   xdsSecurity?: { tls: boolean; sigv4: boolean };
+  /** The embedded database's state, for /healthz (always `up` for an external one). */
+  databaseHealth?: () => DatabaseHealth;
 }
 
 export const ADMIN_API_OPTIONS = Symbol('AdminApiOptions');

@@ -32,6 +32,12 @@ export interface TrellisConfig {
   dataDir: string;
   embeddedPostgresPort?: number;
   databasePoolSize: number;
+  /**
+   * Longest a query may take (TRELLIS_DB_STATEMENT_TIMEOUT_MS): Postgres' statement_timeout and
+   * idle_in_transaction_session_timeout, the driver's own read timeout (a hung server never
+   * answers), and, up to 5 s, the time to get a connection. Past it the API answers 503.
+   */
+  databaseStatementTimeoutMs: number;
   region: string;
   accountId: string;
   logLevel: string;
@@ -219,6 +225,13 @@ export function loadConfig(env: Env): TrellisConfig {
       ? integer(env, 'TRELLIS_EMBEDDED_POSTGRES_PORT', 0, 1, 65535)
       : undefined,
     databasePoolSize: integer(env, 'TRELLIS_DATABASE_POOL_SIZE', 10, 1, 1000),
+    databaseStatementTimeoutMs: integer(
+      env,
+      'TRELLIS_DB_STATEMENT_TIMEOUT_MS',
+      10_000,
+      100,
+      3_600_000,
+    ),
     region,
     accountId,
     logLevel: env.TRELLIS_LOG_LEVEL ?? 'info',

@@ -54,6 +54,8 @@ export interface ControlPlane {
    * the database closes.
    */
   close(options?: { drain?: boolean }): Promise<void>;
+  /** Resolves when the embedded database has failed for good: the process should exit non-zero. */
+  databaseFailed: Promise<Error>;
 }
 
 /** TRELLIS_ROLES=migrate: applies pending migrations (under the migration lock) and returns. */
@@ -79,6 +81,8 @@ function openDatabase(config: TrellisConfig, logger: Logger): Promise<RunningDat
     ? Promise.resolve({
         url: config.databaseUrl,
         description: describeUrl(config.databaseUrl),
+        health: () => 'up' as const,
+        failed: new Promise<Error>(() => undefined),
         stop: () => Promise.resolve(),
       })
     : startEmbeddedPostgres(config.dataDir, logger, config.embeddedPostgresPort);
@@ -91,7 +95,10 @@ export async function startControlPlane(
   configSource?: (dataSource: DataSource) => ConfigSource,
 ): Promise<ControlPlane> {
   const database = await openDatabase(config, logger);
-  const dataSource = createDataSource(database.url, config.databasePoolSize);
+  const dataSource = createDataSource(database.url, {
+    poolSize: config.databasePoolSize,
+    statementTimeoutMs: config.databaseStatementTimeoutMs,
+  });
   let xdsRole: XdsRole | undefined;
   let keyCache: AccessKeyCache | undefined;
   try {
@@ -167,6 +174,7 @@ export async function startControlPlane(
           accountId: config.accountId,
           limits: config.limits,
           proxyStatusGraceSeconds: config.xds.statusGraceSeconds,
+          databaseHealth: () => database.health(),
           xdsAddress: config.xdsAdvertise ?? {
             host: ['0.0.0.0', '::'].includes(config.xds.host) ? '127.0.0.1' : config.xds.host,
             port: xds?.port ?? config.xds.port,
@@ -239,6 +247,7 @@ export async function startControlPlane(
       httpUrl,
       xds,
       app,
+      databaseFailed: database.failed,
       close: async ({ drain = true } = {}) => {
         readiness.shutDown();
         if (drain) await xds?.drain();

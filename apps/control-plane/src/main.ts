@@ -39,7 +39,7 @@ async function main(): Promise<void> {
   }
   const controlPlane = await startControlPlane(config, logger);
   let stopping = false;
-  const stop = (reason: string): void => {
+  const stop = (reason: string, exitCode = 0): void => {
     if (stopping) {
       // A second signal: skip what is left of the drain.
       logger.warn({ reason }, 'stopping now');
@@ -48,7 +48,7 @@ async function main(): Promise<void> {
     stopping = true;
     logger.info({ reason }, 'shutting down: draining xDS streams and requests, then the database');
     controlPlane.close().then(
-      () => process.exit(0),
+      () => process.exit(exitCode),
       (error: unknown) => {
         logger.error({ err: error }, 'shutdown failed');
         process.exit(1);
@@ -58,6 +58,9 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
   watchParent(() => stop('the parent process exited'));
+  // The embedded Postgres died and could not be restarted: exit non-zero, so that whatever
+  // supervises this process (systemd, Kubernetes, Docker) starts it afresh.
+  void controlPlane.databaseFailed.then(() => stop('database failed', 70));
 }
 
 /**

