@@ -1,17 +1,16 @@
 import type { AddressInfo } from 'node:net';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import express, { type NextFunction, type Request, type Response } from 'express';
 import { Logger as NestPinoLogger } from 'nestjs-pino';
 import type { Logger } from 'pino';
-import { BadRequestException } from '../../../libs/mesh-model/src/errors';
 import { createDataSource, migrate } from '../../../libs/persistence/src/data-source';
 import {
   startEmbeddedPostgres,
   type RunningDatabase,
 } from '../../../libs/persistence/src/embedded-postgres';
 import { AdminApiModule } from '../../admin-api/src/admin-api.module';
-import { sendAppMeshError } from '../../admin-api/src/app-mesh-exception.filter';
+import { crossSiteGuard } from '../../admin-api/src/cross-site';
+import { refuseNulInUrl, requestBody } from '../../admin-api/src/request-body';
 import { startRolloutScheduler } from '../../admin-api/src/rollout-scheduler';
 import { MeshConfigSource } from '../../xds-server/src/mesh-config-source';
 import { MeshReader } from '../../../libs/persistence/src/mesh-reader';
@@ -20,6 +19,7 @@ import type { ConfigSource } from '../../../libs/xds/src/config-source';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { DataSource } from 'typeorm';
 import type { TrellisConfig } from './config';
+import { BoundedExpressAdapter } from './http-server';
 
 export interface ControlPlane {
   /** Base URL of the REST API, e.g. `http://127.0.0.1:8080`. */
@@ -84,14 +84,16 @@ export async function startControlPlane(
         metrics,
         serveApi: config.roles.has('admin'),
       }),
+      new BoundedExpressAdapter(config.httpLimits),
       { bodyParser: false, bufferLogs: true },
     );
     app.useLogger(app.get(NestPinoLogger));
     app.disable('x-powered-by');
     app.set('etag', false);
-    // Every body is JSON whatever its Content-Type: the AWS CLI and SDKs always send JSON.
-    app.use(express.json({ type: () => true, limit: '1mb', strict: true }));
-    app.use(bodyParseErrors);
+    // Before any controller: hostile requests are refused here (docs/operations.md).
+    app.use(crossSiteGuard(config.crossSite));
+    app.use(refuseNulInUrl);
+    app.use(requestBody(config.httpLimits));
     await app.listen(config.httpPort, config.httpHost);
     const rollouts = config.roles.has('admin')
       ? startRolloutScheduler(
@@ -135,26 +137,6 @@ function processMetrics(): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'trellis_' });
   return registry;
-}
-
-/** Malformed or oversized JSON never reaches a controller; it gets App Mesh's 400. */
-function bodyParseErrors(
-  error: unknown,
-  _request: Request,
-  response: Response,
-  next: NextFunction,
-): void {
-  const type = (error as { type?: unknown } | undefined)?.type;
-  if (type === 'entity.parse.failed') {
-    sendAppMeshError(
-      response,
-      new BadRequestException(`The request body is not valid JSON: ${(error as Error).message}`),
-    );
-  } else if (type === 'entity.too.large') {
-    sendAppMeshError(response, new BadRequestException('The request body is larger than 1 MB'));
-  } else {
-    next(error);
-  }
 }
 
 /** The database URL as logged: host, port and database, never the password. */

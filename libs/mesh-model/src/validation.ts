@@ -63,7 +63,9 @@ type Report = (path: string, message: string) => void;
  * lists every issue found.
  */
 export function validateOperationInput(operation: string, input: Record<string, unknown>): void {
-  const inputShape = model.operations[operation]?.input;
+  const inputShape = Object.hasOwn(model.operations, operation)
+    ? model.operations[operation]?.input
+    : undefined;
   if (inputShape === undefined) throw new Error(`unknown App Mesh operation ${operation}`);
 
   const issues: string[] = [];
@@ -90,7 +92,11 @@ function validateShape(shapeName: string, value: unknown, path: string, report: 
     case 'list':
       return validateList(shape, value, path, report);
     case 'string':
-      return reportAll(path, stringProblems(shape, value), report);
+      return reportAll(
+        path,
+        [...stringProblems(shape, value), ...nameProblems(shapeName, value)],
+        report,
+      );
     case 'integer':
     case 'long':
       return reportAll(path, integerProblems(shape, value), report);
@@ -122,7 +128,9 @@ function validateStructure(
     if (value[name] === undefined) fail(field(path, name), 'is required');
   }
   for (const [name, memberValue] of Object.entries(value)) {
-    const member = members[name];
+    // Own members only: a key such as `toString` or `__proto__` is an unknown field, not a
+    // lookup into Object.prototype.
+    const member = Object.hasOwn(members, name) ? members[name] : undefined;
     if (memberValue === undefined) continue;
     if (member === undefined) {
       fail(field(path, name), 'unknown field');
@@ -181,6 +189,30 @@ function stringProblems(shape: Shape, value: unknown): string[] {
     problems.push(oneOf(shape.enum, value));
   }
   return problems;
+}
+
+/**
+ * Resource and service names travel as URL path segments, in ARNs and in Envoy node ids and
+ * resource names. App Mesh's model gives ResourceName and ServiceName no pattern, but a name
+ * that is a dot segment cannot be addressed by URL (clients resolve `.` and `..` away, RFC 3986
+ * §5.2.4), and control characters cannot be sent in a URL, an ARN or an Envoy name unescaped.
+ * docs/api.md lists the rule.
+ */
+const NAME_SHAPES = new Set(['ResourceName', 'ServiceName']);
+// eslint-disable-next-line no-control-regex -- finding control characters is the point
+const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/u;
+
+function nameProblems(shapeName: string, value: unknown): string[] {
+  if (!NAME_SHAPES.has(shapeName) || typeof value !== 'string') return [];
+  if (value === '.' || value === '..') {
+    return [`must not be ${JSON.stringify(value)}: a URL path segment cannot name it`];
+  }
+  if (CONTROL_CHARACTER.test(value)) {
+    return [
+      `must not contain control characters (U+0000 to U+001F, U+007F to U+009F), got ${JSON.stringify(value)}`,
+    ];
+  }
+  return [];
 }
 
 function integerProblems(shape: Shape, value: unknown): string[] {
@@ -407,11 +439,11 @@ const semanticRules: { [S in keyof StructureShapes]?: SemanticRule<StructureShap
 /** A value reaches its shape's rules only after the walker checked it against that shape. */
 function semanticRulesOf(shapeName: string): SemanticRule<unknown>[] {
   const byShape = semanticRules as Partial<Record<string, SemanticRule<unknown>[]>>;
-  return byShape[shapeName] ?? [];
+  return (Object.hasOwn(byShape, shapeName) ? byShape[shapeName] : undefined) ?? [];
 }
 
 function shapeOf(name: string): Shape {
-  const shape = model.shapes[name];
+  const shape = Object.hasOwn(model.shapes, name) ? model.shapes[name] : undefined;
   if (shape === undefined) throw new Error(`App Mesh model has no shape ${name}`);
   return shape;
 }
