@@ -21,13 +21,13 @@ import type {
 
 export type * from './generated/appmesh-types';
 
-interface MemberRef {
+export interface MemberRef {
   shape: string;
   location?: 'uri' | 'querystring';
   locationName?: string;
 }
 
-interface Shape {
+export interface Shape {
   type: 'structure' | 'list' | 'string' | 'integer' | 'long' | 'boolean' | 'timestamp';
   members?: Record<string, MemberRef>;
   member?: MemberRef;
@@ -39,14 +39,15 @@ interface Shape {
   union?: boolean;
 }
 
-interface Operation {
+export interface Operation {
   name: string;
   method: string;
   requestUri: string;
   input: string;
 }
 
-const model = modelJson as {
+/** The compiled App Mesh model: operations and the shapes reachable from their inputs. */
+export const appMeshModel = modelJson as {
   operations: Record<string, Operation>;
   shapes: Record<string, Shape>;
 };
@@ -63,8 +64,8 @@ type Report = (path: string, message: string) => void;
  * lists every issue found.
  */
 export function validateOperationInput(operation: string, input: Record<string, unknown>): void {
-  const inputShape = Object.hasOwn(model.operations, operation)
-    ? model.operations[operation]?.input
+  const inputShape = Object.hasOwn(appMeshModel.operations, operation)
+    ? appMeshModel.operations[operation]?.input
     : undefined;
   if (inputShape === undefined) throw new Error(`unknown App Mesh operation ${operation}`);
 
@@ -443,7 +444,7 @@ function semanticRulesOf(shapeName: string): SemanticRule<unknown>[] {
 }
 
 function shapeOf(name: string): Shape {
-  const shape = Object.hasOwn(model.shapes, name) ? model.shapes[name] : undefined;
+  const shape = Object.hasOwn(appMeshModel.shapes, name) ? appMeshModel.shapes[name] : undefined;
   if (shape === undefined) throw new Error(`App Mesh model has no shape ${name}`);
   return shape;
 }
