@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
 import {
   meshContents,
   startTestControlPlane,
@@ -44,7 +45,9 @@ interface Case {
   path: string;
   body?: unknown;
   /** Sent as is instead of JSON-encoding `body`. */
-  rawBody?: string;
+  rawBody?: string | Buffer;
+  /** Replace the `content-type: application/json` every other case sends. */
+  headers?: Record<string, string>;
   status: number;
   errorType: string;
   message: string | RegExp;
@@ -694,6 +697,163 @@ const cases: Case[] = [
     errorType: 'BadRequestException',
     message: 'tagKeys: is required',
   },
+  // Hostile input (docs/operations.md, "Hostile HTTP clients")
+  {
+    name: 'spec key named like an Object.prototype member',
+    method: 'PUT',
+    path: '/v20190125/meshes',
+    body: { meshName: newMesh, spec: { toString: {} } },
+    status: 400,
+    errorType: 'BadRequestException',
+    message: 'spec.toString: unknown field',
+  },
+  {
+    name: 'constructor key inside a listener',
+    method: 'PUT',
+    path: `${base}/virtualNodes`,
+    body: node({ listeners: [{ ...listener, constructor: {} }], serviceDiscovery: dns }),
+    status: 400,
+    errorType: 'BadRequestException',
+    message: 'spec.listeners[0].constructor: unknown field',
+  },
+  {
+    name: '__proto__ key in a route spec',
+    method: 'PUT',
+    path: `${base}/virtualRouter/web/routes`,
+    rawBody: `{"routeName":"new-route","spec":{"__proto__":{"httpRoute":${JSON.stringify(httpRoute())}}}}`,
+    status: 400,
+    errorType: 'BadRequestException',
+    message: 'spec.__proto__: unknown field',
+  },
+  {
+    name: 'NUL in a mesh name',
+    method: 'PUT',
+    path: '/v20190125/meshes',
+    body: { meshName: `${newMesh}\u0000` },
+    status: 400,
+    errorType: 'BadRequestException',
+    message: 'meshName: must not contain the NUL character',
+  },
+  {
+    name: 'NUL in a client token',
+    method: 'PUT',
+    path: '/v20190125/meshes',
+    body: { meshName: newMesh, clientToken: 'a\u0000b' },
+    status: 400,
+    errorType: 'BadRequestException',
+    message: 'clientToken: must not contain the NUL character',
+  },
+  {
+    name: 'NUL in a route path match',
+    method: 'PUT',
+    path: `${base}/virtualRouter/web/routes`,
+    body: route({ httpRoute: httpRoute({ match: { path: { exact: '/a\u0000' } } }) }),
+    status: 400,
+    errorType: 'BadRequestException',
+    message: 'spec.httpRoute.match.path.exact: must not contain the NUL character',
+  },
+  {
+    name: 'NUL in a tag value',
+    method: 'PUT',
+    path: '/v20190125/meshes',
+    body: { meshName: newMesh, tags: [{ key: 'k', value: '\u0000' }] },
+    status: 400,
+    errorType: 'BadRequestException',
+    message: 'tags[0].value: must not contain the NUL character',
+  },
+  {
+    name: 'NUL in a URL path label',
+    method: 'GET',
+    path: `${base}/virtualNodes/blue%00`,
+    status: 400,
+    errorType: 'BadRequestException',
+    message: 'URL path: must not contain the NUL character',
+  },
+  {
+    name: 'mesh name ..',
+    method: 'PUT',
+    path: '/v20190125/meshes',
+    body: { meshName: '..' },
+    status: 400,
+    errorType: 'BadRequestException',
+    message: 'meshName: must not be ".."',
+  },
+  {
+    name: 'virtual node name .',
+    method: 'PUT',
+    path: `${base}/virtualNodes`,
+    body: node({}, '.'),
+    status: 400,
+    errorType: 'BadRequestException',
+    message: 'virtualNodeName: must not be "."',
+  },
+  {
+    name: 'control character in a virtual service name',
+    method: 'PUT',
+    path: `${base}/virtualServices`,
+    body: { virtualServiceName: 'new\n.internal', spec: {} },
+    status: 400,
+    errorType: 'BadRequestException',
+    message: 'virtualServiceName: must not contain control characters',
+  },
+  {
+    name: 'JSON nested deeper than 32',
+    method: 'PUT',
+    path: '/v20190125/meshes',
+    rawBody: `{"meshName":"${newMesh}","spec":${'['.repeat(40)}${']'.repeat(40)}}`,
+    status: 400,
+    errorType: 'BadRequestException',
+    message: 'nested more than 32 deep',
+  },
+  {
+    name: 'body over 1 MiB',
+    method: 'PUT',
+    path: '/v20190125/meshes',
+    body: { meshName: newMesh, clientToken: 'x'.repeat(1024 * 1024) },
+    status: 413,
+    errorType: 'RequestEntityTooLargeException',
+    message: 'TRELLIS_HTTP_MAX_BODY_BYTES',
+  },
+  {
+    name: 'body that is not JSON',
+    method: 'PUT',
+    path: '/v20190125/meshes',
+    rawBody: `meshName=${newMesh}`,
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    status: 415,
+    errorType: 'UnsupportedMediaTypeException',
+    message: 'application/json',
+  },
+  {
+    name: 'charset latin1',
+    method: 'PUT',
+    path: '/v20190125/meshes',
+    body: { meshName: newMesh },
+    headers: { 'content-type': 'application/json; charset=latin1' },
+    status: 415,
+    errorType: 'UnsupportedMediaTypeException',
+    message: 'LATIN1',
+  },
+  {
+    name: 'unknown Content-Encoding',
+    method: 'PUT',
+    path: '/v20190125/meshes',
+    body: { meshName: newMesh },
+    headers: { 'content-type': 'application/json', 'content-encoding': 'snappy' },
+    status: 415,
+    errorType: 'UnsupportedMediaTypeException',
+    message: 'snappy',
+  },
+  {
+    name: 'corrupt gzip body',
+    method: 'PUT',
+    path: '/v20190125/meshes',
+    rawBody: gzipSync(JSON.stringify({ meshName: newMesh })).subarray(0, 15),
+    headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' },
+    status: 400,
+    errorType: 'BadRequestException',
+    message: 'could not be read',
+  },
   {
     name: 'path that is no operation',
     method: 'GET',
@@ -707,10 +867,16 @@ const cases: Case[] = [
 describe('invalid requests get App Mesh errors and change nothing', () => {
   let trellis: TestControlPlane;
 
-  const send = (method: string, path: string, body?: unknown, rawBody?: string) =>
+  const send = (
+    method: string,
+    path: string,
+    body?: unknown,
+    rawBody?: string | Buffer,
+    headers: Record<string, string> = { 'content-type': 'application/json' },
+  ) =>
     fetch(`${trellis.httpUrl}${path}`, {
       method,
-      headers: { 'content-type': 'application/json' },
+      headers,
       body: rawBody ?? (body === undefined ? undefined : JSON.stringify(body)),
     });
 
@@ -764,9 +930,9 @@ describe('invalid requests get App Mesh errors and change nothing', () => {
 
   it.each(cases)(
     '$name → $errorType',
-    async ({ method, path, body, rawBody, status, errorType, message }) => {
+    async ({ method, path, body, rawBody, headers, status, errorType, message }) => {
       const before = await meshContents(trellis.db, mesh);
-      const response = await send(method, path, body, rawBody);
+      const response = await send(method, path, body, rawBody, headers);
       const payload = (await response.json()) as { message: string };
 
       expect({

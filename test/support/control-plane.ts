@@ -86,3 +86,27 @@ export async function meshContents(db: Client, meshName: string): Promise<unknow
     revision: await meshRevision(db, meshName),
   };
 }
+
+/**
+ * Everything stored for every mesh, in one round trip: for a test that owns its database and
+ * asserts that a rejected request changed nothing anywhere.
+ */
+export async function everyMeshContents(db: Client): Promise<unknown> {
+  const result = await db.query<{ contents: unknown }>(
+    `SELECT json_build_object(
+       'resources', (SELECT coalesce(json_agg(r ORDER BY mesh_name, kind, parent_name, name), '[]')
+         FROM (SELECT mesh_name, kind, parent_name, name, version, spec::text, tags::text, last_updated_at
+               FROM mesh_resource) r),
+       'references', (SELECT count(*) FROM resource_reference),
+       'revisions', (SELECT coalesce(json_agg(v ORDER BY mesh_name), '[]')
+         FROM (SELECT mesh_name, revision FROM mesh_revision) v),
+       'changes', (SELECT count(*) FROM change_log),
+       'tracing', (SELECT coalesce(json_agg(t ORDER BY mesh_name), '[]')
+         FROM (SELECT mesh_name, settings::text FROM mesh_tracing) t),
+       'rollouts', (SELECT coalesce(json_agg(o ORDER BY id), '[]')
+         FROM (SELECT id, state, seq FROM rollout) o),
+       'rolloutEvents', (SELECT count(*) FROM rollout_event)
+     ) AS contents`,
+  );
+  return result.rows[0]?.contents;
+}

@@ -23,17 +23,21 @@ export function startServerProcess(
   env: Record<string, string>,
   options: { nodeArgs?: readonly string[]; main?: string } = {},
 ): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), options.main ?? SERVER_MAIN], {
-    env: {
-      ...process.env,
-      DATABASE_URL: '',
-      TRELLIS_HTTP_PORT: '0',
-      TRELLIS_XDS_PORT: '0',
-      TRELLIS_XDS_DRAIN_SECONDS: '0',
-      ...env,
+  const child = spawn(
+    process.execPath,
+    [...(options.nodeArgs ?? []), options.main ?? SERVER_MAIN],
+    {
+      env: {
+        ...process.env,
+        DATABASE_URL: '',
+        TRELLIS_HTTP_PORT: '0',
+        TRELLIS_XDS_PORT: '0',
+        TRELLIS_XDS_DRAIN_SECONDS: '0',
+        ...env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  );
   const logs: Array<Record<string, unknown>> = [];
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));

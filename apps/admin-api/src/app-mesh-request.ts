@@ -32,9 +32,10 @@ export function operationInput(
     throw new BadRequestException('The request body must be a JSON object');
   }
   const bodyMembers = (body ?? {}) as Record<string, unknown>;
-  const input: Record<string, unknown> = {};
+  // No prototype: a body member named `__proto__` stays a member (and an unknown field).
+  const input = Object.create(null) as Record<string, unknown>;
   for (const [key, value] of Object.entries(bodyMembers)) {
-    if (key in pathLabels || (QUERY_MEMBERS as readonly string[]).includes(key)) {
+    if (Object.hasOwn(pathLabels, key) || (QUERY_MEMBERS as readonly string[]).includes(key)) {
       throw new BadRequestException(
         `${key}: unknown field in the request body (it belongs in the URL)`,
       );

@@ -28,7 +28,7 @@ export class MeshHistoryController {
     @Query() query: Record<string, unknown>,
   ): Promise<HistoryPage> {
     const kind = single(query, 'kind');
-    if (kind !== undefined && !(kind in RESOURCE_KINDS)) {
+    if (kind !== undefined && !Object.hasOwn(RESOURCE_KINDS, kind)) {
       throw new BadRequestException(
         `kind: must be one of ${Object.keys(RESOURCE_KINDS).join(', ')}, got ${kind}`,
       );

@@ -14,10 +14,11 @@ export class PropagationController {
   ): Promise<Propagation> {
     let revision: number | undefined;
     if (revisionParam !== undefined) {
-      revision = Number(revisionParam);
-      if (typeof revisionParam !== 'string' || !Number.isInteger(revision) || revision < 0) {
+      // Digits only, and few enough to be an exact number and a Postgres bigint.
+      if (typeof revisionParam !== 'string' || !/^\d{1,15}$/.test(revisionParam)) {
         throw new BadRequestException('revision: must be a non-negative integer');
       }
+      revision = Number(revisionParam);
     }
     return this.propagation.propagation(meshName, revision);
   }

@@ -4,7 +4,7 @@ import { RolloutStore } from '../../../libs/persistence/src/rollout-store';
 import { RolloutRunner } from './rollout-runner';
 
 /** Any fixed number; it only has to be the same in every Trellis process. */
-const SCHEDULER_LOCK_KEY = 7_152_024_003;
+export const SCHEDULER_LOCK_KEY = 7_152_024_003;
 
 export interface RolloutSchedulerOptions {
   /** Postgres for the lock's own connection. */

@@ -1,4 +1,7 @@
 import { DEFAULT_LIMITS, type ResourceLimits } from '../../admin-api/src/admin-api.options';
+import { type CrossSitePolicy, LOOPBACK_HOSTS } from '../../admin-api/src/cross-site';
+import type { RequestBodyLimits } from '../../admin-api/src/request-body';
+import type { HttpServerLimits } from './http-server';
 import type { XdsRoleConfig } from '../../xds-server/src/xds-role';
 import { DEFAULT_ADS_LIMITS } from '../../../libs/xds/src/ads-server';
 import type { ResolvedTracing } from '../../../libs/mesh-model/src/tracing';
@@ -18,6 +21,10 @@ export interface TrellisConfig {
   migrations: 'serve' | 'migrate-only' | 'serve-without-migrating';
   httpHost: string;
   httpPort: number;
+  /** Bounds of the REST port (docs/operations.md, "Hostile HTTP clients"). */
+  httpLimits: HttpServerLimits & RequestBodyLimits;
+  /** Which hosts and browser origins the REST port answers. */
+  crossSite: CrossSitePolicy;
   xds: XdsRoleConfig;
   /** Server-wide X-Ray defaults; meshes and proxies override them. */
   tracing: ResolvedTracing;
@@ -92,6 +99,14 @@ export function loadConfig(env: Env): TrellisConfig {
   >) {
     limits[key] = integer(env, variable, limits[key], 1, 10_000_000);
   }
+  const httpHost = env.TRELLIS_HTTP_HOST ?? '127.0.0.1';
+  const headersTimeoutMs = integer(env, 'TRELLIS_HTTP_HEADERS_TIMEOUT_MS', 10_000, 100, 600_000);
+  const requestTimeoutMs = integer(env, 'TRELLIS_HTTP_REQUEST_TIMEOUT_MS', 30_000, 100, 3_600_000);
+  if (requestTimeoutMs < headersTimeoutMs) {
+    throw new ConfigError(
+      `TRELLIS_HTTP_REQUEST_TIMEOUT_MS (${requestTimeoutMs}) must be at least TRELLIS_HTTP_HEADERS_TIMEOUT_MS (${headersTimeoutMs})`,
+    );
+  }
   const roles = new Set<Role>();
   const listed = (env.TRELLIS_ROLES || 'admin,xds').split(',').map((r) => r.trim());
   const migrateOnly = listed.includes('migrate');
@@ -104,7 +119,6 @@ export function loadConfig(env: Env): TrellisConfig {
     }
     roles.add(role);
   }
-  const httpHost = env.TRELLIS_HTTP_HOST ?? '127.0.0.1';
   const xdsHost = env.TRELLIS_XDS_HOST ?? '127.0.0.1';
   const httpTls = tlsFiles(env, 'TRELLIS_HTTP_TLS');
   const xdsTls = tlsFiles(env, 'TRELLIS_XDS_TLS');
@@ -219,6 +233,23 @@ export function loadConfig(env: Env): TrellisConfig {
     rolloutTickMs: integer(env, 'TRELLIS_ROLLOUT_TICK_MS', 250, 10, 60_000),
     httpHost,
     httpPort: integer(env, 'TRELLIS_HTTP_PORT', 8080, 0, 65535),
+    httpLimits: {
+      maxBodyBytes: integer(
+        env,
+        'TRELLIS_HTTP_MAX_BODY_BYTES',
+        1024 * 1024,
+        1024,
+        64 * 1024 * 1024,
+      ),
+      maxJsonDepth: integer(env, 'TRELLIS_HTTP_MAX_JSON_DEPTH', 32, 2, 256),
+      maxHeaderBytes: integer(env, 'TRELLIS_HTTP_MAX_HEADER_BYTES', 16 * 1024, 1024, 1024 * 1024),
+      headersTimeoutMs,
+      requestTimeoutMs,
+    },
+    crossSite: {
+      allowedHosts: allowedHosts(env, httpHost),
+      allowedOrigins: allowedOrigins(env),
+    },
     databaseUrl: env.DATABASE_URL || undefined,
     dataDir: env.TRELLIS_DATA_DIR ?? './.trellis',
     embeddedPostgresPort: env.TRELLIS_EMBEDDED_POSTGRES_PORT
@@ -254,6 +285,52 @@ function tlsFiles(env: Env, prefix: string): TlsFiles | undefined {
     );
   }
   return { certFile, keyFile };
+}
+
+/**
+ * TRELLIS_HTTP_ALLOWED_HOSTS (comma-separated names, `*` for any). Unset, a server bound to a
+ * loopback address answers its loopback names only (DNS rebinding), any other answers any Host.
+ */
+function allowedHosts(env: Env, httpHost: string): ReadonlySet<string> | undefined {
+  const raw = env.TRELLIS_HTTP_ALLOWED_HOSTS?.trim();
+  if (raw === '*') return undefined;
+  if (raw) {
+    const names = list(raw).map((name) => name.toLowerCase().replace(/^\[(.*)\]$/, '$1'));
+    const invalid = names.find((name) => !/^[a-z0-9.:-]+$/.test(name));
+    if (invalid !== undefined) {
+      throw new ConfigError(
+        `TRELLIS_HTTP_ALLOWED_HOSTS lists "${invalid}"; give host names or addresses without ports, or *`,
+      );
+    }
+    return new Set(names);
+  }
+  return isLoopback(httpHost) ? new Set([...LOOPBACK_HOSTS, httpHost.toLowerCase()]) : undefined;
+}
+
+/** TRELLIS_HTTP_ALLOWED_ORIGINS: comma-separated origins such as https://console.example.com. */
+function allowedOrigins(env: Env): ReadonlySet<string> {
+  const origins = list(env.TRELLIS_HTTP_ALLOWED_ORIGINS ?? '');
+  for (const origin of origins) {
+    let parsed: string | undefined;
+    try {
+      parsed = new URL(origin).origin;
+    } catch {
+      parsed = undefined;
+    }
+    if (parsed !== origin) {
+      throw new ConfigError(
+        `TRELLIS_HTTP_ALLOWED_ORIGINS lists "${origin}"; an origin is scheme://host[:port], e.g. https://console.example.com`,
+      );
+    }
+  }
+  return new Set(origins);
+}
+
+function list(raw: string): string[] {
+  return raw
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
 }
 
 function hostPort(env: Env, name: string): { host: string; port: number } | undefined {

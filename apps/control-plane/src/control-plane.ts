@@ -2,10 +2,8 @@ import type { AddressInfo } from 'node:net';
 import type { Server as TlsServer } from 'node:tls';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import express, { type NextFunction, type Request, type Response } from 'express';
 import { Logger as NestPinoLogger } from 'nestjs-pino';
 import type { Logger } from 'pino';
-import { BadRequestException } from '../../../libs/mesh-model/src/errors';
 import { createDataSource, migrate } from '../../../libs/persistence/src/data-source';
 import {
   startEmbeddedPostgres,
@@ -15,6 +13,8 @@ import { AdminApiModule } from '../../admin-api/src/admin-api.module';
 import { Readiness } from '../../admin-api/src/readiness';
 import { sendAppMeshError } from '../../admin-api/src/app-mesh-exception.filter';
 import { cloudMapBodyErrors } from '../../admin-api/src/registry/cloud-map-exception.filter';
+import { crossSiteGuard } from '../../admin-api/src/cross-site';
+import { refuseNulInUrl, requestBody } from '../../admin-api/src/request-body';
 import { startRolloutScheduler } from '../../admin-api/src/rollout-scheduler';
 import { MeshConfigSource } from '../../xds-server/src/mesh-config-source';
 import { MeshReader } from '../../../libs/persistence/src/mesh-reader';
@@ -40,6 +40,7 @@ import { ConfigError, type TrellisConfig } from './config';
 import { CertificateStore } from '../../../libs/persistence/src/certificate-store';
 import { certificateMetrics } from '../../admin-api/src/certificates.service';
 import { ServedCertificates } from '../../xds-server/src/served-certificates';
+import { BoundedExpressAdapter } from './http-server';
 
 export interface ControlPlane {
   /** Base URL of the REST API, e.g. `http://127.0.0.1:8080`. */
@@ -189,6 +190,7 @@ export async function startControlPlane(
         masterKey: sealingKey,
         readiness,
       }),
+      new BoundedExpressAdapter(config.httpLimits),
       {
         bodyParser: false,
         bufferLogs: true,
@@ -200,10 +202,11 @@ export async function startControlPlane(
     app.useLogger(app.get(NestPinoLogger));
     app.disable('x-powered-by');
     app.set('etag', false);
-    // Every body is JSON whatever its Content-Type: the AWS CLI and SDKs always send JSON.
-    app.use(express.json({ type: () => true, limit: '1mb', strict: true, verify: keepRawBody }));
+    // Before any controller: hostile requests are refused here (docs/operations.md).
+    app.use(crossSiteGuard(config.crossSite));
+    app.use(refuseNulInUrl);
+    app.use(requestBody(config.httpLimits));
     app.use(cloudMapBodyErrors);
-    app.use(bodyParseErrors);
     if (access) {
       app.use(
         requestAuthentication(
@@ -298,26 +301,6 @@ function processMetrics(): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'trellis_' });
   return registry;
-}
-
-/** Malformed or oversized JSON never reaches a controller; it gets App Mesh's 400. */
-function bodyParseErrors(
-  error: unknown,
-  _request: Request,
-  response: Response,
-  next: NextFunction,
-): void {
-  const type = (error as { type?: unknown } | undefined)?.type;
-  if (type === 'entity.parse.failed') {
-    sendAppMeshError(
-      response,
-      new BadRequestException(`The request body is not valid JSON: ${(error as Error).message}`),
-    );
-  } else if (type === 'entity.too.large') {
-    sendAppMeshError(response, new BadRequestException('The request body is larger than 1 MB'));
-  } else {
-    next(error);
-  }
 }
 
 /** The database URL as logged: host, port and database, never the password. */

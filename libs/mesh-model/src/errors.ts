@@ -49,6 +49,29 @@ export class PreconditionFailedException extends AppMeshError {
   readonly httpStatus = 412;
 }
 
+// Not App Mesh exceptions either: HTTP's own refusals of a request Trellis will not read
+// (docs/operations.md, "Hostile HTTP clients"). The names are the ones AWS services use.
+
+/** The request was not received in time (RFC 9110 §15.5.9). */
+export class RequestTimeoutException extends AppMeshError {
+  readonly httpStatus = 408;
+}
+
+/** The body is larger than the server accepts (RFC 9110 §15.5.14). */
+export class RequestEntityTooLargeException extends AppMeshError {
+  readonly httpStatus = 413;
+}
+
+/** A body whose media type, charset or content coding the server does not read (RFC 9110 §15.5.16). */
+export class UnsupportedMediaTypeException extends AppMeshError {
+  readonly httpStatus = 415;
+}
+
+/** The request's headers are larger than the server accepts (RFC 6585 §5). */
+export class RequestHeaderFieldsTooLargeException extends AppMeshError {
+  readonly httpStatus = 431;
+}
+
 export class TooManyRequestsException extends AppMeshError {
   readonly httpStatus = 429;
 }

@@ -90,7 +90,10 @@ export class ModelValidator {
       case 'map':
         return this.validateMap(shape, value, path, report);
       case 'string':
-        return reportAll(path, stringProblems(shape, value), report);
+        return (
+          reportAll(path, stringProblems(shape, value), report) &&
+          this.applyRules(shapeName, value, path, report)
+        );
       case 'integer':
       case 'long':
         return reportAll(path, integerProblems(shape, value), report);
@@ -103,6 +106,19 @@ export class ModelValidator {
       case 'timestamp':
         return reportAll(path, typeProblems(typeof value === 'number', 'a number', value), report);
     }
+  }
+
+  /** A string shape's semantic rules, once it has passed the model's own checks. */
+  private applyRules(shapeName: string, value: unknown, path: string, report: Report): boolean {
+    const rules = Object.hasOwn(this.rules, shapeName) ? this.rules[shapeName] : undefined;
+    let valid = true;
+    for (const rule of rules ?? []) {
+      rule(value, path, (rulePath, message) => {
+        valid = false;
+        report(rulePath, message);
+      });
+    }
+    return valid;
   }
 
   private validateStructure(

@@ -266,7 +266,7 @@ function parseSteps(
       intervalMs: minutes * 60_000,
     };
   }
-  if (isRecord(steps) && 'linear' in steps) {
+  if (isRecord(steps) && Object.hasOwn(steps, 'linear')) {
     if (interval !== undefined) report('interval', 'linear steps set the interval with "every"');
     for (const key of Object.keys(steps)) {
       if (key !== 'linear') report(`steps.${key}`, 'unknown field');
@@ -310,7 +310,8 @@ function stepList(steps: unknown[], report: Report): number[] | undefined {
         `must be an integer from 1 to 100 (App Mesh weights are whole numbers), got ${json(step)}`,
       );
       valid = false;
-    } else if (index > 0 && step <= (steps[index - 1] as number)) {
+    } else if (index > 0 && isInteger(steps[index - 1]) && step <= (steps[index - 1] as number)) {
+      // Compared with a number only: `<=` on an object would call its valueOf, a user's key.
       report(`steps[${index}]`, `must be greater than the step before (${json(steps[index - 1])})`);
       valid = false;
     }
@@ -596,10 +597,11 @@ export function weightedTargetsOf(spec: RouteSpec): WeightedTarget[] {
 export type Weights = Record<string, number>;
 
 export function weightsOf(targets: readonly WeightedTarget[]): Weights {
-  const weights: Weights = {};
+  const weights = new Map<string, number>();
   for (const target of targets)
-    weights[target.virtualNode] = (weights[target.virtualNode] ?? 0) + target.weight;
-  return weights;
+    weights.set(target.virtualNode, (weights.get(target.virtualNode) ?? 0) + target.weight);
+  // From entries, so a virtual node named like an Object.prototype member is an own key.
+  return Object.fromEntries(weights);
 }
 
 /**
@@ -639,7 +641,7 @@ export function firstStepProblem(
 ): string | undefined {
   const weights = weightsOf(targets);
   const total = Object.values(weights).reduce((sum, weight) => sum + weight, 0);
-  const share = total === 0 ? 0 : ((weights[to] ?? 0) * 100) / total;
+  const share = total === 0 ? 0 : (weightOf(weights, to) * 100) / total;
   if (firstStep >= share) return undefined;
   return `${to} already has ${Math.round(share * 100) / 100} % of the route's traffic; the first step (${firstStep}) must be at least that`;
 }
@@ -651,7 +653,12 @@ export function stepWeights(from: string, to: string, weight: number): Weights {
 
 export function sameWeights(a: Weights, b: Weights): boolean {
   const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
-  return [...keys].every((key) => (a[key] ?? 0) === (b[key] ?? 0));
+  return [...keys].every((key) => weightOf(a, key) === weightOf(b, key));
+}
+
+/** A virtual node's weight; 0 when absent (never a lookup into Object.prototype). */
+export function weightOf(weights: Weights, virtualNode: string): number {
+  return Object.hasOwn(weights, virtualNode) ? (weights[virtualNode] ?? 0) : 0;
 }
 
 function isInteger(value: unknown): value is number {

@@ -337,6 +337,49 @@ describe('validateOperationInput', () => {
       input: createVirtualNode({ listeners: null }),
       message: 'spec.listeners: must be a list, got null',
     },
+    {
+      name: 'a spec key named like an Object.prototype member',
+      operation: 'CreateMesh',
+      input: createMesh({ spec: { toString: {}, constructor: 1 } }),
+      message: 'spec.toString: unknown field; spec.constructor: unknown field',
+    },
+    {
+      name: 'a __proto__ key',
+      operation: 'CreateMesh',
+      input: createMesh({ spec: JSON.parse('{"__proto__": {"egressFilter": 1}}') as object }),
+      message: 'spec.__proto__: unknown field',
+    },
+    // Names: URL path segments, ARN and Envoy name parts.
+    {
+      name: 'a name that is a dot segment',
+      operation: 'CreateMesh',
+      input: { meshName: '..' },
+      message: 'meshName: must not be "..": a URL path segment cannot name it',
+    },
+    {
+      name: 'a name with a control character',
+      operation: 'CreateVirtualService',
+      input: { meshName: 'shop', virtualServiceName: 'a\tb', spec: {} },
+      message:
+        'virtualServiceName: must not contain control characters (U+0000 to U+001F, U+007F to U+009F), got "a\\tb"',
+    },
+    {
+      name: 'a weighted target naming a virtual node with DEL',
+      operation: 'CreateRoute',
+      input: {
+        meshName: 'shop',
+        virtualRouterName: 'web',
+        routeName: 'r',
+        spec: {
+          httpRoute: {
+            match: { prefix: '/' },
+            action: { weightedTargets: [{ virtualNode: 'blue\u007f', weight: 1 }] },
+          },
+        },
+      },
+      message:
+        'spec.httpRoute.action.weightedTargets[0].virtualNode: must not contain control characters (U+0000 to U+001F, U+007F to U+009F), got "blue\u007f"',
+    },
     // Model rules: unions.
     {
       name: 'a union with two members',

@@ -28,6 +28,7 @@ import type {
 } from './generated/appmesh-types';
 
 export type * from './generated/appmesh-types';
+export type { Operation } from './model-validation';
 
 /**
  * Checks an operation's input against the App Mesh model. `input` holds every member of the
@@ -220,12 +221,35 @@ const semanticRules: { [S in keyof StructureShapes]?: SemanticRule<StructureShap
   VirtualRouterSpec: [uniqueListenerPorts],
 };
 
-const validator = new ModelValidator(
-  'App Mesh',
-  modelJson as ServiceModel,
+/**
+ * Resource and service names travel as URL path segments, in ARNs and in Envoy node ids and
+ * resource names. App Mesh's model gives ResourceName and ServiceName no pattern, but a name
+ * that is a dot segment cannot be addressed by URL (clients resolve `.` and `..` away, RFC 3986
+ * §5.2.4), and control characters cannot be sent in a URL, an ARN or an Envoy name unescaped.
+ * docs/api.md lists the rule.
+ */
+// eslint-disable-next-line no-control-regex -- finding control characters is the point
+const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/u;
+const addressableName: SemanticRule<string> = (name, path, report) => {
+  if (name === '.' || name === '..') {
+    report(path, `must not be ${JSON.stringify(name)}: a URL path segment cannot name it`);
+  } else if (CONTROL_CHARACTER.test(name)) {
+    report(
+      path,
+      `must not contain control characters (U+0000 to U+001F, U+007F to U+009F), got ${JSON.stringify(name)}`,
+    );
+  }
+};
+
+/** The compiled App Mesh model: operations and the shapes reachable from their inputs. */
+export const appMeshModel = modelJson as ServiceModel;
+
+const validator = new ModelValidator('App Mesh', appMeshModel, {
   // A value reaches its shape's rules only after the walker checked it against that shape.
-  semanticRules as Partial<Record<string, SemanticRule<unknown>[]>>,
-);
+  ...(semanticRules as Partial<Record<string, SemanticRule<unknown>[]>>),
+  ResourceName: [addressableName as SemanticRule<unknown>],
+  ServiceName: [addressableName as SemanticRule<unknown>],
+});
 
 /** The member set in a value of a `union` shape. */
 function unionMember(value: object | undefined): string | undefined {
