@@ -16,6 +16,8 @@ import {
   VirtualNodesController,
   VirtualRoutersController,
   VirtualServicesController,
+  VirtualGatewaysController,
+  GatewayRoutesController,
 } from './mesh-resources.controller';
 import { MeshesController } from './meshes.controller';
 import { MeshResourceService } from './mesh-resource.service';
@@ -98,6 +100,8 @@ export class AdminApiModule {
               VirtualRoutersController,
               RoutesController,
               VirtualServicesController,
+              VirtualGatewaysController,
+              GatewayRoutesController,
               TagsController,
               ProxiesController,
               MeshTracingController,
