@@ -2,7 +2,6 @@ import {
   BadRequestException,
   ConflictException,
   CreateGatewayRouteCommand,
-  CreateMeshCommand,
   CreateVirtualGatewayCommand,
   CreateVirtualRouterCommand,
   CreateVirtualServiceCommand,
