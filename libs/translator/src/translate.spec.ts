@@ -111,6 +111,7 @@ describe('proxy kinds', () => {
       resources: [],
       errors: [
         {
+          kind: 'unsupported',
           path: 'virtualGateway/ingress',
           message: 'virtual gateways are not served yet: this proxy receives no configuration',
         },
