@@ -39,6 +39,24 @@ const node = (spec: Record<string, unknown>, name = 'new-node') => ({
 });
 const route = (spec: Record<string, unknown>, name = 'new-route') => ({ routeName: name, spec });
 
+const gateways = `${base}/virtualGateways`;
+const gatewayRoutes = `${base}/virtualGateway/ingress/gatewayRoutes`;
+const gateway = (spec: Record<string, unknown>, name = 'new-gateway') => ({
+  virtualGatewayName: name,
+  spec,
+});
+const gatewayListener = { portMapping: { port: 8080, protocol: 'http' } };
+const toService = (virtualServiceName: string, port?: number) => ({
+  target: { virtualService: { virtualServiceName }, ...(port !== undefined && { port }) },
+});
+const gatewayRoute = (spec: Record<string, unknown>, name = 'new-gateway-route') => ({
+  gatewayRouteName: name,
+  spec,
+});
+const httpGatewayRoute = (match: Record<string, unknown>, action = toService('web.internal')) => ({
+  httpRoute: { match, action },
+});
+
 interface Case {
   name: string;
   method: 'GET' | 'PUT' | 'DELETE';
@@ -853,6 +871,451 @@ const cases: Case[] = [
     status: 400,
     errorType: 'BadRequestException',
     message: 'could not be read',
+
+  // Virtual gateways
+  {
+    name: 'virtual gateway name longer than 255',
+    method: 'PUT',
+    path: gateways,
+    body: gateway({ listeners: [gatewayListener] }, 'g'.repeat(256)),
+    status: 400,
+    errorType: 'BadRequestException',
+    message: 'virtualGatewayName',
+  },
+  {
+    name: 'virtual gateway without spec',
+    method: 'PUT',
+    path: gateways,
+    body: { virtualGatewayName: 'new-gateway' },
+    status: 400,
+    errorType: 'BadRequestException',
+    message: 'spec: is required',
+  },
+  {
+    name: 'virtual gateway without listeners',
+    method: 'PUT',
+    path: gateways,
+    body: gateway({}),
+    status: 400,
+    errorType: 'BadRequestException',
+    message: 'spec.listeners: is required',
+  },
+  {
+    name: 'virtual gateway listener with protocol tcp',
+    method: 'PUT',
+    path: gateways,
+    body: gateway({ listeners: [{ portMapping: { port: 8080, protocol: 'tcp' } }] }),
+    status: 400,
+    errorType: 'BadRequestException',
+    message: 'spec.listeners[0].portMapping.protocol',
+  },
+  {
+    name: 'virtual gateway listener on port 0',
+    method: 'PUT',
+    path: gateways,
+    body: gateway({ listeners: [{ portMapping: { port: 0, protocol: 'http' } }] }),
+    status: 400,
+    errorType: 'BadRequestException',
+    message: 'spec.listeners[0].portMapping.port',
+  },
+  {
+    name: 'virtual gateway with two listeners on one port',
+    method: 'PUT',
+    path: gateways,
+    body: gateway({ listeners: [gatewayListener, gatewayListener] }),
+    status: 400,
+    errorType: 'BadRequestException',
+    message: 'spec.listeners[1].portMapping.port: port 8080 is already used by listeners[0]',
+  },
+  {
+    name: 'virtual gateway connection pool of another protocol',
+    method: 'PUT',
+    path: gateways,
+    body: gateway({
+      listeners: [{ ...gatewayListener, connectionPool: { http2: { maxRequests: 10 } } }],
+    }),
+    status: 400,
+    errorType: 'BadRequestException',
+    message: 'spec.listeners[0].connectionPool: must be the http variant',
+  },
+  {
+    name: 'virtual gateway http health check without path',
+    method: 'PUT',
+    path: gateways,
+    body: gateway({
+      listeners: [{ ...gatewayListener, healthCheck: { ...healthCheck, path: undefined } }],
+    }),
+    status: 400,
+    errorType: 'BadRequestException',
+    message: 'spec.listeners[0].healthCheck.path: is required',
+  },
+  {
+    name: 'virtual gateway health check on another port',
+    method: 'PUT',
+    path: gateways,
+    body: gateway({
+      listeners: [{ ...gatewayListener, healthCheck: { ...healthCheck, port: 9 } }],
+    }),
+    status: 400,
+    errorType: 'BadRequestException',
+    message: 'spec.listeners[0].healthCheck.port',
+  },
+  {
+    name: 'virtual gateway TLS mode that does not exist',
+    method: 'PUT',
+    path: gateways,
+    body: gateway({
+      listeners: [
+        {
+          ...gatewayListener,
+          tls: {
+            mode: 'LENIENT',
+            certificate: { file: { certificateChain: '/c.pem', privateKey: '/k.pem' } },
+          },
+        },
+      ],
+    }),
+    status: 400,
+    errorType: 'BadRequestException',
+    message: 'spec.listeners[0].tls.mode',
+  },
+  {
+    name: 'virtual gateway TLS without a certificate',
+    method: 'PUT',
+    path: gateways,
+    body: gateway({ listeners: [{ ...gatewayListener, tls: { mode: 'STRICT' } }] }),
+    status: 400,
+    errorType: 'BadRequestException',
+    message: 'spec.listeners[0].tls.certificate: is required',
+  },
+  {
+    name: 'virtual gateway client policy TLS without validation',
+    method: 'PUT',
+    path: gateways,
+    body: gateway({
+      listeners: [gatewayListener],
+      backendDefaults: { clientPolicy: { tls: {} } },
+    }),
+    status: 400,
+    errorType: 'BadRequestException',
+    message: 'spec.backendDefaults.clientPolicy.tls.validation: is required',
+  },
+  {
+    name: 'virtual gateway file access log without path',
+    method: 'PUT',
+    path: gateways,
+    body: gateway({ listeners: [gatewayListener], logging: { accessLog: { file: {} } } }),
+    status: 400,
+    errorType: 'BadRequestException',
+    message: 'spec.logging.accessLog.file.path: is required',
+  },
+  {
+    name: 'virtual gateway that already exists',
+    method: 'PUT',
+    path: gateways,
+    body: gateway({ listeners: [gatewayListener] }, 'ingress'),
+    status: 409,
+    errorType: 'ConflictException',
+    message: 'VirtualGateway with name ingress already exists',
+  },
+  {
+    name: 'virtual gateway in a mesh that does not exist',
+    method: 'PUT',
+    path: `/v20190125/meshes/${newMesh}/virtualGateways`,
+    body: gateway({ listeners: [gatewayListener] }),
+    status: 404,
+    errorType: 'NotFoundException',
+    message: `Mesh with name ${newMesh}`,
+  },
+  {
+    name: 'describe a virtual gateway that does not exist',
+    method: 'GET',
+    path: `${gateways}/nope`,
+    status: 404,
+    errorType: 'NotFoundException',
+    message: 'VirtualGateway with name nope',
+  },
+  {
+    name: 'update a virtual gateway with an unknown field',
+    method: 'PUT',
+    path: `${gateways}/ingress`,
+    body: { spec: { listeners: [gatewayListener], colour: 'red' } },
+    status: 400,
+    errorType: 'BadRequestException',
+    message: 'spec.colour: unknown field',
+  },
+  {
+    name: 'delete a virtual gateway that has gateway routes',
+    method: 'DELETE',
+    path: `${gateways}/ingress`,
+    status: 409,
+    errorType: 'ResourceInUseException',
+    message: 'gatewayRoutes',
+  },
+  {
+    name: 'list virtual gateways with limit 0',
+    method: 'GET',
+    path: `${gateways}?limit=0`,
+    status: 400,
+    errorType: 'BadRequestException',
+    message: 'limit',
+  },
+  // Gateway routes
+  {
+    name: 'gateway route name longer than 255',
+    method: 'PUT',
+    path: gatewayRoutes,
+    body: gatewayRoute(httpGatewayRoute({ prefix: '/' }), 'r'.repeat(256)),
+    status: 400,
+    errorType: 'BadRequestException',
+    message: 'gatewayRouteName',
+  },
+  {
+    name: 'gateway route prefix /aws-appmesh (reserved)',
+    method: 'PUT',
+    path: gatewayRoutes,
+    body: gatewayRoute(httpGatewayRoute({ prefix: '/aws-appmesh' })),
+    status: 400,
+    errorType: 'BadRequestException',
+    message: 'spec.httpRoute.match.prefix: /aws-appmesh* and /aws-app-mesh* are reserved',
+  },
+  {
+    name: 'gateway route prefix /aws-app-mesh/admin (reserved)',
+    method: 'PUT',
+    path: gatewayRoutes,
+    body: gatewayRoute(httpGatewayRoute({ prefix: '/aws-app-mesh/admin' })),
+    status: 400,
+    errorType: 'BadRequestException',
+    message: 'spec.httpRoute.match.prefix',
+  },
+  {
+    name: 'gateway route exact path under /aws-appmesh (reserved)',
+    method: 'PUT',
+    path: gatewayRoutes,
+    body: gatewayRoute(httpGatewayRoute({ path: { exact: '/aws-appmesh-health' } })),
+    status: 400,
+    errorType: 'BadRequestException',
+    message: 'spec.httpRoute.match.path.exact',
+  },
+  {
+    name: 'gRPC gateway route for service aws.app-mesh.Admin (reserved)',
+    method: 'PUT',
+    path: gatewayRoutes,
+    body: gatewayRoute({
+      grpcRoute: {
+        match: { serviceName: 'aws.app-mesh.Admin' },
+        action: toService('web.internal'),
+      },
+    }),
+    status: 400,
+    errorType: 'BadRequestException',
+    message: 'spec.grpcRoute.match.serviceName: aws.app-mesh* and aws.appmesh are reserved',
+  },
+  {
+    name: 'gRPC gateway route for service aws.appmesh (reserved)',
+    method: 'PUT',
+    path: gatewayRoutes,
+    body: gatewayRoute({
+      grpcRoute: { match: { serviceName: 'aws.appmesh' }, action: toService('web.internal') },
+    }),
+    status: 400,
+    errorType: 'BadRequestException',
+    message: 'spec.grpcRoute.match.serviceName',
+  },
+  {
+    name: 'gateway route prefix without a leading slash',
+    method: 'PUT',
+    path: gatewayRoutes,
+    body: gatewayRoute(httpGatewayRoute({ prefix: 'web' })),
+    status: 400,
+    errorType: 'BadRequestException',
+    message: 'spec.httpRoute.match.prefix: must start with /',
+  },
+  {
+    name: 'gateway route matching nothing',
+    method: 'PUT',
+    path: gatewayRoutes,
+    body: gatewayRoute(httpGatewayRoute({})),
+    status: 400,
+    errorType: 'BadRequestException',
+    message: 'spec.httpRoute.match: one of prefix, path, hostname or port must be set',
+  },
+  {
+    name: 'gateway route with two route types',
+    method: 'PUT',
+    path: gatewayRoutes,
+    body: gatewayRoute({
+      ...httpGatewayRoute({ prefix: '/' }),
+      http2Route: { match: { prefix: '/' }, action: toService('web.internal') },
+    }),
+    status: 400,
+    errorType: 'BadRequestException',
+    message: 'spec: exactly one of httpRoute, http2Route, grpcRoute must be set, got 2',
+  },
+  {
+    name: 'gateway route hostname match both exact and suffix',
+    method: 'PUT',
+    path: gatewayRoutes,
+    body: gatewayRoute(
+      httpGatewayRoute({ hostname: { exact: 'a.example.com', suffix: '.example.com' } }),
+    ),
+    status: 400,
+    errorType: 'BadRequestException',
+    message: 'spec.httpRoute.match.hostname: exactly one of exact, suffix',
+  },
+  {
+    name: 'gateway route priority above 1000',
+    method: 'PUT',
+    path: gatewayRoutes,
+    body: gatewayRoute({ ...httpGatewayRoute({ prefix: '/' }), priority: 1001 }),
+    status: 400,
+    errorType: 'BadRequestException',
+    message: 'spec.priority',
+  },
+  {
+    name: 'gateway route method that does not exist',
+    method: 'PUT',
+    path: gatewayRoutes,
+    body: gatewayRoute(httpGatewayRoute({ prefix: '/', method: 'FETCH' })),
+    status: 400,
+    errorType: 'BadRequestException',
+    message: 'spec.httpRoute.match.method',
+  },
+  {
+    name: 'gateway route with 11 header matches',
+    method: 'PUT',
+    path: gatewayRoutes,
+    body: gatewayRoute(
+      httpGatewayRoute({
+        prefix: '/',
+        headers: Array.from({ length: 11 }, (_, i) => ({ name: `x-h${i}` })),
+      }),
+    ),
+    status: 400,
+    errorType: 'BadRequestException',
+    message: 'spec.httpRoute.match.headers',
+  },
+  {
+    name: 'gateway route prefix rewrite with both default and value',
+    method: 'PUT',
+    path: gatewayRoutes,
+    body: gatewayRoute({
+      httpRoute: {
+        match: { prefix: '/web/' },
+        action: {
+          ...toService('web.internal'),
+          rewrite: { prefix: { defaultPrefix: 'DISABLED', value: '/v2/' } },
+        },
+      },
+    }),
+    status: 400,
+    errorType: 'BadRequestException',
+    message: 'spec.httpRoute.action.rewrite.prefix: exactly one of defaultPrefix, value',
+  },
+  {
+    name: 'gateway route prefix rewrite on a path match',
+    method: 'PUT',
+    path: gatewayRoutes,
+    body: gatewayRoute({
+      httpRoute: {
+        match: { path: { exact: '/web' } },
+        action: { ...toService('web.internal'), rewrite: { prefix: { value: '/v2/' } } },
+      },
+    }),
+    status: 400,
+    errorType: 'BadRequestException',
+    message: 'spec.httpRoute.action.rewrite.prefix: requires match.prefix',
+  },
+  {
+    name: 'gateway route whose target virtual service does not exist',
+    method: 'PUT',
+    path: gatewayRoutes,
+    body: gatewayRoute(httpGatewayRoute({ prefix: '/' }, toService('nope.internal'))),
+    status: 404,
+    errorType: 'NotFoundException',
+    message:
+      'spec.httpRoute.action.target.virtualService.virtualServiceName: VirtualService with name nope.internal',
+  },
+  {
+    name: 'gateway route under a virtual gateway that does not exist',
+    method: 'PUT',
+    path: `${base}/virtualGateway/nope/gatewayRoutes`,
+    body: gatewayRoute(httpGatewayRoute({ prefix: '/' })),
+    status: 404,
+    errorType: 'NotFoundException',
+    message: 'VirtualGateway with name nope',
+  },
+  {
+    name: 'gateway route without target port to a provider with two listeners',
+    method: 'PUT',
+    path: gatewayRoutes,
+    body: gatewayRoute(httpGatewayRoute({ prefix: '/' }, toService('multi.internal'))),
+    status: 400,
+    errorType: 'BadRequestException',
+    message: 'spec.httpRoute.action.target.port: is required',
+  },
+  {
+    name: 'gateway route target port that the provider does not listen on',
+    method: 'PUT',
+    path: gatewayRoutes,
+    body: gatewayRoute(httpGatewayRoute({ prefix: '/' }, toService('multi.internal', 9999))),
+    status: 400,
+    errorType: 'BadRequestException',
+    message: 'spec.httpRoute.action.target.port: 9999 is not a listener port',
+  },
+  {
+    name: 'gateway route type without a gateway listener of its protocol',
+    method: 'PUT',
+    path: gatewayRoutes,
+    body: gatewayRoute({
+      http2Route: { match: { prefix: '/' }, action: toService('web.internal') },
+    }),
+    status: 400,
+    errorType: 'BadRequestException',
+    message: 'spec.http2Route: virtual gateway ingress has no http2 listener',
+  },
+  {
+    name: 'gateway route matching a port the gateway does not listen on',
+    method: 'PUT',
+    path: gatewayRoutes,
+    body: gatewayRoute(httpGatewayRoute({ prefix: '/', port: 7000 })),
+    status: 400,
+    errorType: 'BadRequestException',
+    message: 'spec.httpRoute.match.port: 7000 is not a listener port of virtual gateway ingress',
+  },
+  {
+    name: 'gateway route that already exists',
+    method: 'PUT',
+    path: gatewayRoutes,
+    body: gatewayRoute(httpGatewayRoute({ prefix: '/' }), 'to-web'),
+    status: 409,
+    errorType: 'ConflictException',
+    message: 'GatewayRoute with name to-web already exists under virtual gateway ingress',
+  },
+  {
+    name: 'update a gateway route to a target that does not exist',
+    method: 'PUT',
+    path: `${gatewayRoutes}/to-web`,
+    body: { spec: httpGatewayRoute({ prefix: '/web' }, toService('nope.internal')) },
+    status: 404,
+    errorType: 'NotFoundException',
+    message: 'virtualServiceName: VirtualService with name nope.internal',
+  },
+  {
+    name: 'delete a virtual service that a gateway route targets',
+    method: 'DELETE',
+    path: `${base}/virtualServices/web.internal`,
+    status: 409,
+    errorType: 'ResourceInUseException',
+    message: 'GatewayRoute ingress/to-web',
+  },
+  {
+    name: 'describe a gateway route that does not exist',
+    method: 'GET',
+    path: `${gatewayRoutes}/nope`,
+    status: 404,
+    errorType: 'NotFoundException',
+    message: 'GatewayRoute with name nope is not present under virtual gateway ingress',
   },
   {
     name: 'path that is no operation',
@@ -916,6 +1379,43 @@ describe('invalid requests get App Mesh errors and change nothing', () => {
           spec: { provider: { virtualNode: { virtualNodeName: 'solo' } } },
         },
       ],
+      [
+        'PUT',
+        `${base}/virtualServices`,
+        {
+          virtualServiceName: 'web.internal',
+          spec: { provider: { virtualRouter: { virtualRouterName: 'web' } } },
+        },
+      ],
+      [
+        'PUT',
+        `${base}/virtualRouters`,
+        {
+          virtualRouterName: 'multi',
+          spec: {
+            listeners: [listener, { portMapping: { port: 8081, protocol: 'http' } }],
+          },
+        },
+      ],
+      [
+        'PUT',
+        `${base}/virtualServices`,
+        {
+          virtualServiceName: 'multi.internal',
+          spec: { provider: { virtualRouter: { virtualRouterName: 'multi' } } },
+        },
+      ],
+      [
+        'PUT',
+        gateways,
+        gateway(
+          {
+            listeners: [gatewayListener, { portMapping: { port: 9090, protocol: 'grpc' } }],
+          },
+          'ingress',
+        ),
+      ],
+      ['PUT', gatewayRoutes, gatewayRoute(httpGatewayRoute({ prefix: '/web/' }), 'to-web')],
     ];
     for (const [method, path, body] of setup) {
       const response = await send(method, path, body);
@@ -926,6 +1426,10 @@ describe('invalid requests get App Mesh errors and change nothing', () => {
 
   it('covers at least 40 cases', () => {
     expect(cases.length).toBeGreaterThanOrEqual(40);
+  });
+
+  it('covers at least 25 gateway cases', () => {
+    expect(cases.filter((c) => /gateway/i.test(c.name)).length).toBeGreaterThanOrEqual(25);
   });
 
   it.each(cases)(

@@ -17,6 +17,8 @@ import {
   VirtualNodesController,
   VirtualRoutersController,
   VirtualServicesController,
+  VirtualGatewaysController,
+  GatewayRoutesController,
 } from './mesh-resources.controller';
 import { MeshesController } from './meshes.controller';
 import { MeshResourceService } from './mesh-resource.service';
@@ -103,6 +105,8 @@ export class AdminApiModule {
               VirtualRoutersController,
               RoutesController,
               VirtualServicesController,
+              VirtualGatewaysController,
+              GatewayRoutesController,
               TagsController,
               ProxiesController,
               MeshTracingController,

@@ -1,7 +1,10 @@
 import type { ResourceKind } from '../../../libs/mesh-model/src/resource-kinds';
 import type { DatabaseHealth } from '../../../libs/persistence/src/embedded-postgres';
 
-/** Per-kind maximum counts. A route's limit is per virtual router; the rest are per mesh. */
+/**
+ * Per-kind maximum counts. A route's limit is per virtual router, a gateway route's per virtual
+ * gateway; the rest are per mesh.
+ */
 export type ResourceLimits = Record<ResourceKind, number> & { tagsPerResource: number };
 
 export interface AdminApiOptions {
@@ -31,5 +34,7 @@ export const DEFAULT_LIMITS: ResourceLimits = {
   virtualRouter: 10_000,
   route: 1_000,
   virtualService: 10_000,
+  virtualGateway: 10_000,
+  gatewayRoute: 1_000,
   tagsPerResource: 50,
 };

@@ -166,3 +166,18 @@ export class VirtualServicesController extends MeshChildController {
     super(resources, options, 'virtualService');
   }
 }
+
+@Controller('v20190125/meshes/:meshName/virtualGateways')
+export class VirtualGatewaysController extends MeshChildController {
+  constructor(resources: MeshResourceService, @Inject(ADMIN_API_OPTIONS) options: AdminApiOptions) {
+    super(resources, options, 'virtualGateway');
+  }
+}
+
+/** Gateway routes sit under the singular `virtualGateway` path segment, as in App Mesh. */
+@Controller('v20190125/meshes/:meshName/virtualGateway/:parentName/gatewayRoutes')
+export class GatewayRoutesController extends MeshChildController {
+  constructor(resources: MeshResourceService, @Inject(ADMIN_API_OPTIONS) options: AdminApiOptions) {
+    super(resources, options, 'gatewayRoute');
+  }
+}

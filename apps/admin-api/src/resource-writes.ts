@@ -134,6 +134,7 @@ export class ResourceWrites {
     if (next.spec !== undefined) {
       this.checkAgainstParent(id, updated.spec, found);
       await this.checkReferences(tx, updated, found, ids, problems);
+      await this.checkAgainstReferences(tx, id, updated.spec, found);
     }
     return { current, updated };
   }
@@ -182,6 +183,7 @@ export class ResourceWrites {
       lastUpdatedAt: now,
     };
     await this.checkReferences(tx, resource, found, ids, problems);
+    await this.checkAgainstReferences(tx, id, create.spec, found);
     this.checkTagCount(create.tags);
     const revision = await tx.createResource(resource, create.change);
     return { resource, revision, changed: true };
@@ -218,6 +220,22 @@ export class ResourceWrites {
     const stored = parent && found.get(resourceKey(parent));
     if (!checkAgainstParent || !stored) return;
     const problem = checkAgainstParent(spec, { name: stored.id.name, spec: stored.spec });
+    if (problem) throw new BadRequestException(`${problem.field}: ${problem.message}`);
+  }
+
+  /** A rule between a spec and what its references lead to (a gateway route's target port). */
+  private async checkAgainstReferences(
+    tx: MeshWriteTransaction,
+    id: ResourceId,
+    spec: Record<string, unknown>,
+    found: ReadonlyMap<string, StoredResource>,
+  ): Promise<void> {
+    const { checkAgainstReferences } = RESOURCE_KINDS[id.kind];
+    if (!checkAgainstReferences) return;
+    const problem = await checkAgainstReferences(spec, async (kind, name) => {
+      const target: ResourceId = { meshName: id.meshName, kind, parentName: '', name };
+      return (found.get(resourceKey(target)) ?? (await tx.get(target)))?.spec;
+    });
     if (problem) throw new BadRequestException(`${problem.field}: ${problem.message}`);
   }
 

@@ -1,4 +1,4 @@
-import type { ResourceKind } from './resource-kinds';
+import type { ResourceKind, ResourceReader } from './resource-kinds';
 
 /** A reference from a spec to another resource of the same mesh that must exist. */
 export interface EnforcedReference {
@@ -59,6 +59,77 @@ export function virtualServiceReferences(spec: unknown): EnforcedReference[] {
   return found;
 }
 
+const GATEWAY_ROUTE_TYPES = ['httpRoute', 'http2Route', 'grpcRoute'] as const;
+
+/** The virtual service a gateway route's target names, with its path in the spec. */
+function gatewayRouteTarget(
+  spec: unknown,
+): { routeType: string; name: string; port: unknown } | undefined {
+  for (const routeType of GATEWAY_ROUTE_TYPES) {
+    const target = field(field(field(spec, routeType), 'action'), 'target');
+    const name = field(field(target, 'virtualService'), 'virtualServiceName');
+    if (typeof name === 'string') return { routeType, name, port: field(target, 'port') };
+  }
+  return undefined;
+}
+
+/** A gateway route's target names a virtual service (App Mesh user guide, gateway routes). */
+export function gatewayRouteReferences(spec: unknown): EnforcedReference[] {
+  const target = gatewayRouteTarget(spec);
+  return target
+    ? [
+        {
+          kind: 'virtualService',
+          name: target.name,
+          path: `spec.${target.routeType}.action.target.virtualService.virtualServiceName`,
+        },
+      ]
+    : [];
+}
+
+/**
+ * App Mesh user guide, gateway routes: "Virtual service provider port is required when the
+ * provider … has multiple listeners"; a port that is given must be one of the provider's.
+ */
+export async function gatewayRouteTargetPort(
+  spec: Record<string, unknown>,
+  read: ResourceReader,
+): Promise<{ field: string; message: string } | undefined> {
+  const target = gatewayRouteTarget(spec);
+  if (!target) return undefined;
+  const service = await read('virtualService', target.name);
+  const provider = field(service, 'provider');
+  const node = field(field(provider, 'virtualNode'), 'virtualNodeName');
+  const router = field(field(provider, 'virtualRouter'), 'virtualRouterName');
+  const providerId =
+    typeof node === 'string'
+      ? { kind: 'virtualNode' as const, name: node, displayName: 'virtual node' }
+      : typeof router === 'string'
+        ? { kind: 'virtualRouter' as const, name: router, displayName: 'virtual router' }
+        : undefined;
+  if (!providerId) return undefined;
+  const listeners = field(await read(providerId.kind, providerId.name), 'listeners');
+  const ports = Array.isArray(listeners)
+    ? listeners.map((listener) => field(field(listener, 'portMapping'), 'port'))
+    : [];
+  const path = `spec.${target.routeType}.action.target.port`;
+  const provided = `the provider of virtual service ${target.name}, ${providerId.displayName} ${providerId.name}`;
+  if (target.port === undefined) {
+    return ports.length > 1
+      ? {
+          field: path,
+          message: `is required: ${provided}, has ${ports.length} listeners (ports ${ports.join(', ')})`,
+        }
+      : undefined;
+  }
+  return ports.length > 0 && !ports.includes(target.port)
+    ? {
+        field: path,
+        message: `${JSON.stringify(target.port)} is not a listener port of ${provided} (ports ${ports.join(', ')})`,
+      }
+    : undefined;
+}
+
 export function noReferences(): EnforcedReference[] {
   return [];
 }
@@ -78,7 +149,42 @@ export function routeAgainstRouter(
   spec: Record<string, unknown>,
   router: { name: string; spec: Record<string, unknown> },
 ): { field: string; message: string } | undefined {
-  const listeners = router.spec.listeners;
+  return routeAgainstListeners(spec, `virtual router ${router.name}`, router.spec);
+}
+
+/**
+ * A gateway route's type must match one of its virtual gateway's listener protocols, and a
+ * matched port must be one of the gateway's listener ports (App Mesh user guide, gateway routes).
+ */
+export function gatewayRouteAgainstGateway(
+  spec: Record<string, unknown>,
+  gateway: { name: string; spec: Record<string, unknown> },
+): { field: string; message: string } | undefined {
+  const owner = `virtual gateway ${gateway.name}`;
+  const problem = routeAgainstListeners(spec, owner, gateway.spec);
+  if (problem) return problem;
+  const listeners = gateway.spec.listeners;
+  const ports = Array.isArray(listeners)
+    ? listeners.map((listener) => field(field(listener, 'portMapping'), 'port'))
+    : [];
+  for (const routeType of GATEWAY_ROUTE_TYPES) {
+    const port = field(field(spec[routeType], 'match'), 'port');
+    if (port !== undefined && !ports.includes(port)) {
+      return {
+        field: `spec.${routeType}.match.port`,
+        message: `${JSON.stringify(port)} is not a listener port of ${owner} (ports ${ports.join(', ')})`,
+      };
+    }
+  }
+  return undefined;
+}
+
+function routeAgainstListeners(
+  spec: Record<string, unknown>,
+  owner: string,
+  ownerSpec: Record<string, unknown>,
+): { field: string; message: string } | undefined {
+  const listeners = ownerSpec.listeners;
   if (!Array.isArray(listeners) || listeners.length === 0) return undefined;
   const protocols = new Set(
     listeners.map(
@@ -89,7 +195,7 @@ export function routeAgainstRouter(
     if (spec[routeType] !== undefined && !protocols.has(protocol)) {
       return {
         field: `spec.${routeType}`,
-        message: `virtual router ${router.name} has no ${protocol} listener (listener protocols: ${[...protocols].join(', ')})`,
+        message: `${owner} has no ${protocol} listener (listener protocols: ${[...protocols].join(', ')})`,
       };
     }
   }

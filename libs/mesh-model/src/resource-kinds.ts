@@ -1,4 +1,7 @@
 import {
+  gatewayRouteAgainstGateway,
+  gatewayRouteReferences,
+  gatewayRouteTargetPort,
   noReferences,
   routeAgainstRouter,
   routeReferences,
@@ -12,7 +15,14 @@ import {
  * {@link RESOURCE_KINDS}: a new kind is a new entry there (and the compiler then lists every
  * switch that must handle it).
  */
-export type ResourceKind = 'mesh' | 'virtualNode' | 'virtualRouter' | 'route' | 'virtualService';
+export type ResourceKind =
+  | 'mesh'
+  | 'virtualNode'
+  | 'virtualRouter'
+  | 'route'
+  | 'virtualService'
+  | 'virtualGateway'
+  | 'gatewayRoute';
 
 export interface ResourceKindInfo {
   kind: ResourceKind;
@@ -42,6 +52,15 @@ export interface ResourceKindInfo {
     parent: { name: string; spec: Record<string, unknown> },
   ) => { field: string; message: string } | undefined;
   /**
+   * A rule between the spec and what its references lead to (a gateway route's target port
+   * against the listeners of its virtual service's provider). `read` gives a resource of the
+   * mesh, read in the write's transaction; returns the problem.
+   */
+  checkAgainstReferences?: (
+    spec: Record<string, unknown>,
+    read: ResourceReader,
+  ) => Promise<{ field: string; message: string } | undefined>;
+  /**
    * What keeps a resource from being deleted besides resources referencing it: `mesh`,
    * every resource inside the mesh; otherwise the kinds whose resources live under it.
    */
@@ -52,6 +71,12 @@ export interface ResourceKindInfo {
    */
   rank: number;
 }
+
+/** A resource's spec of the mesh being written, read in the write's transaction. */
+export type ResourceReader = (
+  kind: ResourceKind,
+  name: string,
+) => Promise<Record<string, unknown> | undefined>;
 
 export const RESOURCE_KINDS: Record<ResourceKind, ResourceKindInfo> = {
   mesh: {
@@ -110,6 +135,31 @@ export const RESOURCE_KINDS: Record<ResourceKind, ResourceKindInfo> = {
     references: virtualServiceReferences,
     deleteBlockedBy: [],
     rank: 4,
+  },
+  virtualGateway: {
+    kind: 'virtualGateway',
+    typeName: 'VirtualGateway',
+    displayName: 'virtual gateway',
+    nameMember: 'virtualGatewayName',
+    listMember: 'virtualGateways',
+    limitScope: 'mesh',
+    references: noReferences,
+    deleteBlockedBy: ['gatewayRoute'],
+    rank: 5,
+  },
+  gatewayRoute: {
+    kind: 'gatewayRoute',
+    typeName: 'GatewayRoute',
+    displayName: 'gateway route',
+    nameMember: 'gatewayRouteName',
+    listMember: 'gatewayRoutes',
+    parentKind: 'virtualGateway',
+    limitScope: 'parent',
+    references: gatewayRouteReferences,
+    checkAgainstParent: gatewayRouteAgainstGateway,
+    checkAgainstReferences: gatewayRouteTargetPort,
+    deleteBlockedBy: [],
+    rank: 6,
   },
 };
 

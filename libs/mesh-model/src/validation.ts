@@ -15,7 +15,12 @@ import {
 } from './model-validation';
 import type {
   Duration,
+  GatewayRouteHostnameMatch,
+  GatewayRouteSpec,
+  GrpcGatewayRouteMatch,
   GrpcRouteMatch,
+  HttpGatewayRouteAction,
+  HttpGatewayRouteMatch,
   HttpPathMatch,
   HttpRetryPolicy,
   HttpRouteMatch,
@@ -23,6 +28,8 @@ import type {
   RouteSpec,
   StructureShapes,
   VirtualNodeSpec,
+  VirtualGatewayListener,
+  VirtualGatewaySpec,
   VirtualRouterSpec,
   WeightedTarget,
 } from './generated/appmesh-types';
@@ -45,10 +52,98 @@ export function validateOperationInput(operation: string, input: Record<string, 
 // runs on a value of its shape that has passed the model checks, wherever that shape occurs.
 
 /** App Mesh user guide, routes: "Specify one route type" — RouteSpec is a structure, not a union. */
-const exactlyOneRouteType: SemanticRule<RouteSpec> = (spec, path, report) => {
-  const routeTypes = ['httpRoute', 'http2Route', 'grpcRoute', 'tcpRoute'] as const;
-  const set = routeTypes.filter((routeType) => spec[routeType] !== undefined).length;
-  if (set !== 1) report(path, exactlyOneOf(routeTypes, set));
+function exactlyOneRouteType<S extends RouteSpec | GatewayRouteSpec>(
+  routeTypes: readonly (keyof S & `${string}Route`)[],
+): SemanticRule<S> {
+  return (spec, path, report) => {
+    const set = routeTypes.filter((routeType) => spec[routeType] !== undefined).length;
+    if (set !== 1) report(path, exactlyOneOf(routeTypes, set));
+  };
+}
+
+/**
+ * App Mesh user guide, gateway routes: prefixes starting `/aws-appmesh` or `/aws-app-mesh` are
+ * reserved, as are gRPC service names starting `aws.app-mesh` and the name `aws.appmesh`.
+ */
+const RESERVED_PREFIXES = ['/aws-appmesh', '/aws-app-mesh'];
+
+function reservedPath(value: string | undefined): boolean {
+  return value !== undefined && RESERVED_PREFIXES.some((prefix) => value.startsWith(prefix));
+}
+
+/**
+ * A gateway route matches on a prefix, a path, a hostname or a port (App Mesh user guide,
+ * gateway routes); the prefix starts with `/`; reserved prefixes are refused.
+ */
+const httpGatewayMatchIsValid: SemanticRule<HttpGatewayRouteMatch> = (match, path, report) => {
+  if (match.prefix !== undefined && !match.prefix.startsWith('/')) {
+    report(field(path, 'prefix'), `must start with /, got ${JSON.stringify(match.prefix)}`);
+  }
+  if (reservedPath(match.prefix)) {
+    report(field(path, 'prefix'), `${RESERVED_PREFIXES.join('* and ')}* are reserved by App Mesh`);
+  }
+  if (reservedPath(match.path?.exact)) {
+    report(
+      field(path, 'path.exact'),
+      `${RESERVED_PREFIXES.join('* and ')}* are reserved by App Mesh`,
+    );
+  }
+  const set = [match.prefix, match.path, match.hostname, match.port].filter(
+    (value) => value !== undefined,
+  );
+  if (set.length === 0) report(path, 'one of prefix, path, hostname or port must be set');
+  if (match.prefix !== undefined && match.path !== undefined) {
+    report(path, 'set either prefix or path, not both');
+  }
+};
+
+const grpcGatewayMatchIsValid: SemanticRule<GrpcGatewayRouteMatch> = (match, path, report) => {
+  const name = match.serviceName;
+  if (name !== undefined && (name.startsWith('aws.app-mesh') || name === 'aws.appmesh')) {
+    report(field(path, 'serviceName'), 'aws.app-mesh* and aws.appmesh are reserved by App Mesh');
+  }
+};
+
+/** GatewayRouteHostnameMatch (App Mesh API reference): an exact name or a suffix. */
+const exactlyOneHostnameMatch: SemanticRule<GatewayRouteHostnameMatch> = (match, path, report) => {
+  const set = [match.exact, match.suffix].filter((value) => value !== undefined).length;
+  if (set !== 1) report(path, exactlyOneOf(['exact', 'suffix'], set));
+};
+
+/**
+ * HttpGatewayRoutePrefixRewrite (App Mesh API reference): the default prefix rewrite or a value,
+ * not both; a prefix rewrite replaces a matched prefix, so it needs a prefix match; a prefix and
+ * a path rewrite exclude each other.
+ */
+const httpGatewayRewriteIsValid: SemanticRule<{
+  action: HttpGatewayRouteAction;
+  match: HttpGatewayRouteMatch;
+}> = (route, path, report) => {
+  const rewrite = route.action.rewrite;
+  const rewritePath = field(path, 'action.rewrite');
+  const prefix = rewrite?.prefix;
+  if (prefix !== undefined) {
+    const set = [prefix.defaultPrefix, prefix.value].filter((value) => value !== undefined);
+    if (set.length !== 1) {
+      report(field(rewritePath, 'prefix'), exactlyOneOf(['defaultPrefix', 'value'], set.length));
+    }
+    if (prefix.value !== undefined && !prefix.value.startsWith('/')) {
+      report(
+        field(rewritePath, 'prefix.value'),
+        `must start with /, got ${JSON.stringify(prefix.value)}`,
+      );
+    }
+    if (route.match.prefix === undefined) {
+      report(field(rewritePath, 'prefix'), 'requires match.prefix');
+    }
+    if (rewrite?.path !== undefined) {
+      report(rewritePath, 'set either prefix or path, not both');
+    }
+  }
+  const exact = rewrite?.path?.exact;
+  if (exact !== undefined && !exact.startsWith('/')) {
+    report(field(rewritePath, 'path.exact'), `must start with /, got ${JSON.stringify(exact)}`);
+  }
 };
 
 /**
@@ -128,10 +223,14 @@ const durationIsComplete: SemanticRule<Duration> = (duration, path, report) => {
  * App Mesh user guide, virtual nodes: the connection pool and timeout variants must match the listener's protocol,
  * and the health check must target the listener's port.
  */
-const listenerMatchesItsProtocol: SemanticRule<Listener> = (listener, path, report) => {
+const listenerMatchesItsProtocol: SemanticRule<Listener | VirtualGatewayListener> = (
+  listener,
+  path,
+  report,
+) => {
   const { port, protocol } = listener.portMapping;
   for (const setting of ['connectionPool', 'timeout'] as const) {
-    const variant = unionMember(listener[setting]);
+    const variant = unionMember(setting in listener ? (listener as Listener)[setting] : undefined);
     if (variant !== undefined && variant !== protocol) {
       report(
         field(path, setting),
@@ -153,7 +252,11 @@ const listenerMatchesItsProtocol: SemanticRule<Listener> = (listener, path, repo
  * API reference); an HTTP health check needs a path to request (Envoy requires one too). For
  * tcp and grpc the API reference says the path "is ignored", so it is accepted there.
  */
-const httpHealthCheckHasPath: SemanticRule<Listener> = (listener, path, report) => {
+const httpHealthCheckHasPath: SemanticRule<Listener | VirtualGatewayListener> = (
+  listener,
+  path,
+  report,
+) => {
   const healthCheck = listener.healthCheck;
   if (healthCheck === undefined || healthCheck.path !== undefined) return;
   switch (healthCheck.protocol) {
@@ -178,11 +281,9 @@ const listenersNeedServiceDiscovery: SemanticRule<VirtualNodeSpec> = (spec, path
  * Listeners of one node or router must use distinct ports: Envoy cannot bind one port twice,
  * and routes and weighted targets select a listener by port (App Mesh user guide, virtual nodes).
  */
-const uniqueListenerPorts: SemanticRule<VirtualNodeSpec | VirtualRouterSpec> = (
-  spec,
-  path,
-  report,
-) => {
+const uniqueListenerPorts: SemanticRule<
+  VirtualNodeSpec | VirtualRouterSpec | VirtualGatewaySpec
+> = (spec, path, report) => {
   const firstIndexOfPort = new Map<number, number>();
   spec.listeners?.forEach((listener, index) => {
     const port = listener.portMapping.port;
@@ -200,7 +301,16 @@ const uniqueListenerPorts: SemanticRule<VirtualNodeSpec | VirtualRouterSpec> = (
 
 /** The rules that run on each model shape, wherever the shape occurs in a request. */
 const semanticRules: { [S in keyof StructureShapes]?: SemanticRule<StructureShapes[S]>[] } = {
-  RouteSpec: [exactlyOneRouteType],
+  RouteSpec: [exactlyOneRouteType<RouteSpec>(['httpRoute', 'http2Route', 'grpcRoute', 'tcpRoute'])],
+  GatewayRouteSpec: [
+    exactlyOneRouteType<GatewayRouteSpec>(['httpRoute', 'http2Route', 'grpcRoute']),
+  ],
+  HttpGatewayRouteMatch: [httpGatewayMatchIsValid],
+  HttpGatewayRoute: [httpGatewayRewriteIsValid],
+  GrpcGatewayRouteMatch: [grpcGatewayMatchIsValid],
+  GatewayRouteHostnameMatch: [exactlyOneHostnameMatch],
+  VirtualGatewayListener: [listenerMatchesItsProtocol, httpHealthCheckHasPath],
+  VirtualGatewaySpec: [uniqueListenerPorts],
   HttpRouteMatch: [httpMatchHasPrefixOrPath],
   HttpPathMatch: [exactlyOnePathMatch],
   GrpcRouteMatch: [methodNameNeedsServiceName],

@@ -10,7 +10,8 @@ import type { EndpointRegistry, MeshSnapshot } from './mesh-snapshot';
  * - `mesh`: the mesh spec;
  * - `<kind>/<name>`: one virtual node, virtual router or virtual service, read whether or not it
  *   exists (creating a node a backend names changes the translation that looked it up);
- * - `route/<virtualRouter>`: the routes of one virtual router, as a list;
+ * - `route/<virtualRouter>`: the routes of one virtual router, as a list (`gatewayRoute/<gateway>`
+ *   likewise for a virtual gateway's gateway routes);
  * - `<kind>/*`: the whole collection, because the translation iterated it (a proxyless client
  *   without backends reads every virtual service);
  * - `certificate/<arn>`: one imported certificate, read whether or not it is imported.
@@ -57,10 +58,12 @@ export function dependenciesOf(resource: {
     case 'mesh':
       return ['mesh'];
     case 'route':
-      return [`route/${resource.parentName}`, 'route/*'];
+    case 'gatewayRoute':
+      return [`${resource.kind}/${resource.parentName}`, `${resource.kind}/*`];
     case 'virtualNode':
     case 'virtualRouter':
     case 'virtualService':
+    case 'virtualGateway':
       return [`${resource.kind}/${resource.name}`, `${resource.kind}/*`];
   }
 }
@@ -86,6 +89,8 @@ export function recordingSnapshot(mesh: MeshSnapshot): {
     virtualRouters: new RecordingMap(mesh.virtualRouters, 'virtualRouter', dependencies),
     routes: new RecordingMap(mesh.routes, 'route', dependencies),
     virtualServices: new RecordingMap(mesh.virtualServices, 'virtualService', dependencies),
+    virtualGateways: new RecordingMap(mesh.virtualGateways, 'virtualGateway', dependencies),
+    gatewayRoutes: new RecordingMap(mesh.gatewayRoutes, 'gatewayRoute', dependencies),
     certificates: new RecordingMap(mesh.certificates ?? new Map(), 'certificate', dependencies),
   };
   return { mesh: recorded, dependencies };

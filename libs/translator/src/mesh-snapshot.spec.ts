@@ -17,6 +17,13 @@ const route = (prefix: string) => ({
   },
 });
 
+const gatewayRoute = (prefix: string) => ({
+  httpRoute: {
+    match: { prefix },
+    action: { target: { virtualService: { virtualServiceName: 'web.local' } } },
+  },
+});
+
 const BEFORE: StoredMeshResource[] = [
   { kind: 'mesh', parentName: '', name: 'shop', spec: {} },
   { kind: 'virtualNode', parentName: '', name: 'web', spec: node('web.local') },
@@ -35,6 +42,13 @@ const BEFORE: StoredMeshResource[] = [
     name: 'web.local',
     spec: { provider: { virtualRouter: { virtualRouterName: 'web' } } },
   },
+  {
+    kind: 'virtualGateway',
+    parentName: '',
+    name: 'ingress',
+    spec: { listeners: [{ portMapping: { port: 8080, protocol: 'http' } }] },
+  },
+  { kind: 'gatewayRoute', parentName: 'ingress', name: 'web', spec: gatewayRoute('/web/') },
 ];
 
 const key = (resource: StoredResourceKey) =>
@@ -85,6 +99,31 @@ describe('changedMeshSnapshot', () => {
         { kind: 'route', parentName: 'web', name: 'b' },
       ],
       ['route/*', 'route/web'],
+    ],
+    [
+      'an updated gateway route: its gateway routes',
+      [{ kind: 'gatewayRoute', parentName: 'ingress', name: 'web', spec: gatewayRoute('/w/') }],
+      [],
+      ['gatewayRoute/*', 'gatewayRoute/ingress'],
+    ],
+    [
+      'a gateway whose gateway routes are all deleted',
+      [],
+      [{ kind: 'gatewayRoute', parentName: 'ingress', name: 'web' }],
+      ['gatewayRoute/*', 'gatewayRoute/ingress'],
+    ],
+    [
+      'an updated gateway',
+      [
+        {
+          kind: 'virtualGateway',
+          parentName: '',
+          name: 'ingress',
+          spec: { listeners: [{ portMapping: { port: 9090, protocol: 'http' } }] },
+        },
+      ],
+      [],
+      ['virtualGateway/*', 'virtualGateway/ingress'],
     ],
     [
       'a created node',
@@ -169,6 +208,8 @@ describe('changedMeshSnapshot', () => {
     });
     expect(mesh.virtualRouters).toBe(before.virtualRouters);
     expect(mesh.virtualServices).toBe(before.virtualServices);
+    expect(mesh.virtualGateways).toBe(before.virtualGateways);
+    expect(mesh.gatewayRoutes).toBe(before.gatewayRoutes);
     expect(before).toEqual(previous);
   });
 });

@@ -1,9 +1,11 @@
 import { isDeepStrictEqual } from 'node:util';
 import type {
+  GatewayRouteSpec,
   MeshSpec,
   RouteSpec,
   VirtualNodeSpec,
   VirtualRouterSpec,
+  VirtualGatewaySpec,
   VirtualServiceSpec,
 } from '../../mesh-model/src/validation';
 import type { ResolvedTracing } from '../../mesh-model/src/tracing';
@@ -26,6 +28,9 @@ export interface MeshSnapshot {
   /** Routes by the name of their virtual router. */
   routes: ReadonlyMap<string, ReadonlyArray<NamedRoute>>;
   virtualServices: ReadonlyMap<string, VirtualServiceSpec>;
+  virtualGateways: ReadonlyMap<string, VirtualGatewaySpec>;
+  /** Gateway routes by the name of their virtual gateway. */
+  gatewayRoutes: ReadonlyMap<string, ReadonlyArray<NamedGatewayRoute>>;
   /**
    * Certificates imported into Trellis (the `/v1/certificates` store) by ARN: what listeners and
    * client policies naming ACM or ACM Private CA ARNs get. Unset: none imported.
@@ -44,6 +49,11 @@ export type ImportedCertificate =
 export interface NamedRoute {
   name: string;
   spec: RouteSpec;
+}
+
+export interface NamedGatewayRoute {
+  name: string;
+  spec: GatewayRouteSpec;
 }
 
 /**
@@ -132,7 +142,9 @@ export function meshSnapshot(contents: {
   const virtualNodes = new Map<string, VirtualNodeSpec>();
   const virtualRouters = new Map<string, VirtualRouterSpec>();
   const virtualServices = new Map<string, VirtualServiceSpec>();
+  const virtualGateways = new Map<string, VirtualGatewaySpec>();
   const routes = new Map<string, NamedRoute[]>();
+  const gatewayRoutes = new Map<string, NamedGatewayRoute[]>();
   let spec: MeshSpec = {};
   for (const resource of contents.resources) {
     switch (resource.kind) {
@@ -148,16 +160,24 @@ export function meshSnapshot(contents: {
       case 'virtualService':
         virtualServices.set(resource.name, resource.spec);
         break;
-      case 'route': {
-        let list = routes.get(resource.parentName);
-        if (!list) routes.set(resource.parentName, (list = []));
-        list.push({ name: resource.name, spec: resource.spec });
+      case 'virtualGateway':
+        // Stored specs passed the model on the way in; `listeners` is required there.
+        virtualGateways.set(resource.name, resource.spec as unknown as VirtualGatewaySpec);
         break;
-      }
+      case 'route':
+        childList(routes, resource.parentName).push({ name: resource.name, spec: resource.spec });
+        break;
+      case 'gatewayRoute':
+        childList(gatewayRoutes, resource.parentName).push({
+          name: resource.name,
+          spec: resource.spec,
+        });
+        break;
     }
   }
   // By name, so that a snapshot does not depend on the order rows were read in.
   for (const list of routes.values()) list.sort(byName);
+  for (const list of gatewayRoutes.values()) list.sort(byName);
   return {
     meshName: contents.meshName,
     revision: contents.revision,
@@ -166,7 +186,15 @@ export function meshSnapshot(contents: {
     virtualRouters,
     routes,
     virtualServices,
+    virtualGateways,
+    gatewayRoutes,
   };
+}
+
+function childList<T>(lists: Map<string, T[]>, parentName: string): T[] {
+  let list = lists.get(parentName);
+  if (!list) lists.set(parentName, (list = []));
+  return list;
 }
 
 /**
@@ -183,16 +211,9 @@ export function changedMeshSnapshot(
   const virtualNodes = new CopyOnWrite(previous.virtualNodes);
   const virtualRouters = new CopyOnWrite(previous.virtualRouters);
   const virtualServices = new CopyOnWrite(previous.virtualServices);
-  /** The new route lists of the routers whose routes changed. */
-  const routeLists = new Map<string, Map<string, RouteSpec>>();
-  const routesOf = (router: string) => {
-    let list = routeLists.get(router);
-    if (!list) {
-      list = new Map((previous.routes.get(router) ?? []).map((route) => [route.name, route.spec]));
-      routeLists.set(router, list);
-    }
-    return list;
-  };
+  const virtualGateways = new CopyOnWrite(previous.virtualGateways);
+  const routes = new ChildLists<RouteSpec>(previous.routes, 'route');
+  const gatewayRoutes = new ChildLists<GatewayRouteSpec>(previous.gatewayRoutes, 'gatewayRoute');
   const apply = (resource: StoredResourceKey, next: Record<string, unknown> | undefined) => {
     switch (resource.kind) {
       case 'mesh':
@@ -208,29 +229,21 @@ export function changedMeshSnapshot(
       case 'virtualService':
         if (!virtualServices.set(resource.name, next)) return;
         break;
-      case 'route': {
-        const list = routesOf(resource.parentName);
-        if (isDeepStrictEqual(list.get(resource.name), next)) return;
-        if (next === undefined) list.delete(resource.name);
-        else list.set(resource.name, next);
+      case 'virtualGateway':
+        if (!virtualGateways.set(resource.name, next)) return;
         break;
-      }
+      case 'route':
+        if (!routes.set(resource.parentName, resource.name, next)) return;
+        break;
+      case 'gatewayRoute':
+        if (!gatewayRoutes.set(resource.parentName, resource.name, next)) return;
+        break;
     }
     for (const dependency of dependenciesOf(resource)) changed.add(dependency);
   };
   for (const resource of changes.resources) apply(resource, resource.spec);
   for (const resource of changes.removed) apply(resource, undefined);
 
-  let routes = previous.routes;
-  if ([...routeLists.keys()].some((router) => changed.has(`route/${router}`))) {
-    const copy = new Map(previous.routes);
-    for (const [router, list] of routeLists) {
-      if (!changed.has(`route/${router}`)) continue;
-      if (list.size === 0) copy.delete(router);
-      else copy.set(router, [...list].map(([name, spec]) => ({ name, spec })).sort(byName));
-    }
-    routes = copy;
-  }
   return {
     mesh: {
       meshName: previous.meshName,
@@ -238,8 +251,10 @@ export function changedMeshSnapshot(
       spec,
       virtualNodes: virtualNodes.result(),
       virtualRouters: virtualRouters.result(),
-      routes,
+      routes: routes.result(changed),
       virtualServices: virtualServices.result(),
+      virtualGateways: virtualGateways.result(),
+      gatewayRoutes: gatewayRoutes.result(changed),
     },
     changed,
   };
@@ -263,8 +278,12 @@ export function reloadedMeshSnapshot(
   for (const name of previous.virtualNodes.keys()) check('virtualNode', '', name);
   for (const name of previous.virtualRouters.keys()) check('virtualRouter', '', name);
   for (const name of previous.virtualServices.keys()) check('virtualService', '', name);
+  for (const name of previous.virtualGateways.keys()) check('virtualGateway', '', name);
   for (const [router, routes] of previous.routes) {
     for (const route of routes) check('route', router, route.name);
+  }
+  for (const [gateway, routes] of previous.gatewayRoutes) {
+    for (const route of routes) check('gatewayRoute', gateway, route.name);
   }
   return changedMeshSnapshot(previous, {
     revision: contents.revision,
@@ -277,7 +296,49 @@ function resourceKey(resource: StoredResourceKey): string {
   return `${resource.kind}\u0000${resource.parentName}\u0000${resource.name}`;
 }
 
-function byName(a: NamedRoute, b: NamedRoute): number {
+/**
+ * The per-parent lists of routes or gateway routes while changes apply: a parent's list is copied
+ * once it is written to, and the result shares every list whose content did not change.
+ */
+class ChildLists<S> {
+  private readonly lists = new Map<string, Map<string, S>>();
+
+  constructor(
+    private readonly previous: ReadonlyMap<string, ReadonlyArray<{ name: string; spec: S }>>,
+    private readonly kind: 'route' | 'gatewayRoute',
+  ) {}
+
+  /** Whether the content changed. */
+  set(parentName: string, name: string, next: Record<string, unknown> | undefined): boolean {
+    let list = this.lists.get(parentName);
+    if (!list) {
+      list = new Map((this.previous.get(parentName) ?? []).map((item) => [item.name, item.spec]));
+      this.lists.set(parentName, list);
+    }
+    if (isDeepStrictEqual(list.get(name), next)) return false;
+    if (next === undefined) list.delete(name);
+    else list.set(name, next as S);
+    return true;
+  }
+
+  result(
+    changed: ReadonlySet<MeshDependency>,
+  ): ReadonlyMap<string, ReadonlyArray<{ name: string; spec: S }>> {
+    const touched = [...this.lists.keys()].filter((parent) =>
+      changed.has(`${this.kind}/${parent}`),
+    );
+    if (touched.length === 0) return this.previous;
+    const copy = new Map(this.previous);
+    for (const parent of touched) {
+      const list = this.lists.get(parent)!;
+      if (list.size === 0) copy.delete(parent);
+      else copy.set(parent, [...list].map(([name, spec]) => ({ name, spec })).sort(byName));
+    }
+    return copy;
+  }
+}
+
+function byName(a: { name: string }, b: { name: string }): number {
   return compareStrings(a.name, b.name);
 }
 

@@ -3,8 +3,10 @@ import path from 'node:path';
 import { parse, stringify } from 'yaml';
 import { validateOperationInput } from '../../mesh-model/src/validation';
 import type {
+  GatewayRouteSpec,
   MeshSpec,
   RouteSpec,
+  VirtualGatewaySpec,
   VirtualNodeSpec,
   VirtualRouterSpec,
   VirtualServiceSpec,
@@ -15,7 +17,6 @@ import type {
   ImportedCertificate,
   MeshSnapshot,
   ProxyTarget,
-  VirtualNodeProxy,
   TracingSettings,
 } from '../src/mesh-snapshot';
 
@@ -38,11 +39,11 @@ export type Output = (typeof OUTPUTS)[number];
 
 /** A case's input as written in `<case>.in.yaml`. */
 interface CaseFile {
-  proxy: {
-    kind: VirtualNodeProxy['kind'];
-    virtualNode: string;
-    tracing?: Partial<TracingSettings>;
-  };
+  /** A virtual node's proxy (`sidecar`, `proxyless`) or a virtual gateway's (`gateway`). */
+  proxy: (
+    | { kind: 'sidecar' | 'proxyless'; virtualNode: string }
+    | { kind: 'gateway'; virtualGateway: string }
+  ) & { tracing?: Partial<TracingSettings> };
   mesh: {
     name: string;
     spec?: MeshSpec;
@@ -50,6 +51,8 @@ interface CaseFile {
     virtualRouters?: Record<string, VirtualRouterSpec>;
     routes?: Record<string, { name: string; spec: RouteSpec }[]>;
     virtualServices?: Record<string, VirtualServiceSpec>;
+    virtualGateways?: Record<string, VirtualGatewaySpec>;
+    gatewayRoutes?: Record<string, { name: string; spec: GatewayRouteSpec }[]>;
   };
   /** Cloud Map instances by `<namespace>/<service>`; absent: no registry. */
   cloudMap?: Record<string, CloudMapInstance[]>;
@@ -110,7 +113,30 @@ export function readCase(name: string): GoldenCase {
       spec: serviceSpec,
     });
   }
+  for (const [virtualGatewayName, gatewaySpec] of Object.entries(input.virtualGateways ?? {})) {
+    validateOperationInput('CreateVirtualGateway', {
+      meshName,
+      virtualGatewayName,
+      spec: gatewaySpec,
+    });
+  }
+  for (const [virtualGatewayName, routes] of Object.entries(input.gatewayRoutes ?? {})) {
+    for (const route of routes) {
+      validateOperationInput('CreateGatewayRoute', {
+        meshName,
+        virtualGatewayName,
+        gatewayRouteName: route.name,
+        spec: route.spec,
+      });
+    }
+  }
   const { cloudMap, dns } = file;
+  const tracing = {
+    enabled: false,
+    daemonAddress: '127.0.0.1',
+    daemonPort: 2000,
+    ...proxy.tracing,
+  };
   return {
     name,
     mesh: {
@@ -121,15 +147,16 @@ export function readCase(name: string): GoldenCase {
       virtualRouters: new Map(Object.entries(input.virtualRouters ?? {})),
       routes: new Map(Object.entries(input.routes ?? {})),
       virtualServices: new Map(Object.entries(input.virtualServices ?? {})),
+      virtualGateways: new Map(Object.entries(input.virtualGateways ?? {})),
+      gatewayRoutes: new Map(Object.entries(input.gatewayRoutes ?? {})),
       ...(file.certificates !== undefined && {
         certificates: new Map(Object.entries(file.certificates)),
       }),
     },
-    proxy: {
-      kind: proxy.kind,
-      virtualNode: proxy.virtualNode,
-      tracing: { enabled: false, daemonAddress: '127.0.0.1', daemonPort: 2000, ...proxy.tracing },
-    },
+    proxy:
+      proxy.kind === 'gateway'
+        ? { kind: proxy.kind, virtualGateway: proxy.virtualGateway, tracing }
+        : { kind: proxy.kind, virtualNode: proxy.virtualNode, tracing },
     ...((cloudMap !== undefined || dns !== undefined) && {
       registry: {
         instances: (namespace, service) => cloudMap?.[`${namespace}/${service}`],

@@ -80,13 +80,9 @@ const mesh: Resource = (labels, _request, arns) => arn(arns, { kind: 'mesh', ...
 const virtualNode = child('virtualNode', 'virtualNodeName');
 const virtualRouter = child('virtualRouter', 'virtualRouterName');
 const virtualService = child('virtualService', 'virtualServiceName');
-const route: Resource = (labels, request, arns) =>
-  arn(arns, {
-    kind: 'route',
-    meshName: labels.meshName!,
-    parentName: labels.virtualRouterName!,
-    name: labels.routeName ?? bodyString(request, 'routeName'),
-  });
+const virtualGateway = child('virtualGateway', 'virtualGatewayName');
+const route = grandchild('route', 'virtualRouterName', 'routeName');
+const gatewayRoute = grandchild('gatewayRoute', 'virtualGatewayName', 'gatewayRouteName');
 const taggedResource: Resource = (_labels, request) =>
   typeof request.query.resourceArn === 'string' ? request.query.resourceArn : '';
 const key: Resource = (labels, request, arns) =>
@@ -113,27 +109,14 @@ const RULES: OperationRule[] = [
   ...meshChildRules('VirtualNode', 'virtualNodes', 'virtualNodeName', virtualNode),
   ...meshChildRules('VirtualRouter', 'virtualRouters', 'virtualRouterName', virtualRouter),
   ...meshChildRules('VirtualService', 'virtualServices', 'virtualServiceName', virtualService),
-  rule(
-    'PUT',
-    `${APP_MESH}/:meshName/virtualRouter/:virtualRouterName/routes`,
-    'appmesh:CreateRoute',
-    route,
+  ...meshChildRules('VirtualGateway', 'virtualGateways', 'virtualGatewayName', virtualGateway),
+  ...parentChildRules('Route', 'virtualRouter/:virtualRouterName/routes', virtualRouter, route),
+  ...parentChildRules(
+    'GatewayRoute',
+    'virtualGateway/:virtualGatewayName/gatewayRoutes',
+    virtualGateway,
+    gatewayRoute,
   ),
-  rule(
-    'GET',
-    `${APP_MESH}/:meshName/virtualRouter/:virtualRouterName/routes`,
-    'appmesh:ListRoutes',
-    virtualRouter,
-  ),
-  ...['Describe:GET', 'Update:PUT', 'Delete:DELETE'].map((entry) => {
-    const [verb, method] = entry.split(':') as [string, string];
-    return rule(
-      method,
-      `${APP_MESH}/:meshName/virtualRouter/:virtualRouterName/routes/:routeName`,
-      `appmesh:${verb}Route`,
-      route,
-    );
-  }),
   rule('PUT', '/v20190125/tag', 'appmesh:TagResource', taggedResource),
   rule('PUT', '/v20190125/untag', 'appmesh:UntagResource', taggedResource),
   rule('GET', '/v20190125/tags', 'appmesh:ListTagsForResource', taggedResource),
@@ -209,7 +192,39 @@ function meshChildRules(
   ];
 }
 
-function child(kind: 'virtualNode' | 'virtualRouter' | 'virtualService', label: string): Resource {
+/** A route or gateway route: Create names it in the body, the other operations in the URL. */
+function parentChildRules(
+  typeName: string,
+  collection: string,
+  parent: Resource,
+  resource: Resource,
+): OperationRule[] {
+  const base = `${APP_MESH}/:meshName/${collection}`;
+  const label = `${typeName[0]!.toLowerCase()}${typeName.slice(1)}Name`;
+  return [
+    rule('PUT', base, `appmesh:Create${typeName}`, resource),
+    rule('GET', base, `appmesh:List${typeName}s`, parent),
+    ...['Describe:GET', 'Update:PUT', 'Delete:DELETE'].map((entry) => {
+      const [verb, method] = entry.split(':') as [string, string];
+      return rule(method, `${base}/:${label}`, `appmesh:${verb}${typeName}`, resource);
+    }),
+  ];
+}
+
+function grandchild(kind: 'route' | 'gatewayRoute', parentLabel: string, label: string): Resource {
+  return (labels, request, arns) =>
+    arn(arns, {
+      kind,
+      meshName: labels.meshName!,
+      parentName: labels[parentLabel]!,
+      name: labels[label] ?? bodyString(request, label),
+    });
+}
+
+function child(
+  kind: 'virtualNode' | 'virtualRouter' | 'virtualService' | 'virtualGateway',
+  label: string,
+): Resource {
   return (labels, _request, arns) =>
     arn(arns, { kind, meshName: labels.meshName!, parentName: '', name: labels[label] ?? '' });
 }
