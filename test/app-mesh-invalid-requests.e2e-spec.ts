@@ -871,6 +871,7 @@ const cases: Case[] = [
     status: 400,
     errorType: 'BadRequestException',
     message: 'could not be read',
+  },
 
   // Virtual gateways
   {

@@ -115,6 +115,8 @@ export function benchMesh(
     virtualRouters,
     routes,
     virtualServices,
+    virtualGateways: new Map(),
+    gatewayRoutes: new Map(),
   };
 }
 
