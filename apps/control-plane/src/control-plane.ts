@@ -11,7 +11,6 @@ import {
 } from '../../../libs/persistence/src/embedded-postgres';
 import { AdminApiModule } from '../../admin-api/src/admin-api.module';
 import { Readiness } from '../../admin-api/src/readiness';
-import { sendAppMeshError } from '../../admin-api/src/app-mesh-exception.filter';
 import { cloudMapBodyErrors } from '../../admin-api/src/registry/cloud-map-exception.filter';
 import { crossSiteGuard } from '../../admin-api/src/cross-site';
 import { refuseNulInUrl, requestBody } from '../../admin-api/src/request-body';
@@ -31,10 +30,7 @@ import { CertificateFiles } from '../../../libs/access/src/certificate-files';
 import { KeyRateLimiter } from '../../../libs/access/src/rate-limiter';
 import { AccessKeyStore } from '../../../libs/persistence/src/access-key-store';
 import { loadMasterKey } from '../../../libs/persistence/src/master-key';
-import {
-  keepRawBody,
-  requestAuthentication,
-} from '../../admin-api/src/access/request-authentication';
+import { requestAuthentication } from '../../admin-api/src/access/request-authentication';
 import { StreamAuthorization } from '../../xds-server/src/stream-authorization';
 import { ConfigError, type TrellisConfig } from './config';
 import { CertificateStore } from '../../../libs/persistence/src/certificate-store';

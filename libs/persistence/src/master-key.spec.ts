@@ -35,7 +35,7 @@ describe('master key', () => {
     try {
       const first = loadMasterKey({}, dataDir);
       expect(loadMasterKey({}, dataDir)).toEqual(first);
-      const file = path.join(dataDir, 'master.key');
+      const file = path.join(dataDir, 'master-key');
       expect(statSync(file).mode & 0o777).toBe(0o600);
       expect(loadMasterKey({ TRELLIS_MASTER_KEY_FILE: file })).toEqual(first);
       expect(readFileSync(file, 'utf8').trim()).toBe(first.toString('base64'));

@@ -164,15 +164,11 @@ export class AdsServer {
     credentials = grpc.ServerCredentials.createInsecure(),
   ): Promise<number> {
     return new Promise((resolve, reject) =>
-      this.server.bindAsync(
-        `${host}:${port}`,
-        credentials,
-        (error, bound) => {
-          if (error) return reject(error);
-          this.address = `${host}:${bound}`;
-          resolve(bound);
-        },
-      ),
+      this.server.bindAsync(`${host}:${port}`, credentials, (error, bound) => {
+        if (error) return reject(error);
+        this.address = `${host}:${bound}`;
+        resolve(bound);
+      }),
     );
   }
 

@@ -90,6 +90,16 @@ const key: Resource = (labels, request, arns) =>
 const allKeys: Resource = (_labels, _request, arns) =>
   `arn:aws:trellis:${arns.region}:${arns.accountId}:key/*`;
 
+/** Imported certificates are named by their ACM or ACM Private CA ARN (docs/certificates). */
+const certificate: Resource = (labels, request) =>
+  labels.arn ?? (bodyObject(request).arn as string | undefined) ?? 'arn:aws:acm:*';
+const allCertificates: Resource = (_labels, _request, arns) =>
+  `arn:aws:acm:${arns.region}:${arns.accountId}:certificate/*`;
+const registryService: Resource = (labels, _request, arns) =>
+  `arn:aws:servicediscovery:${arns.region}:${arns.accountId}:service/${labels.serviceId!}`;
+const registryMesh: Resource = (labels, request, arns) =>
+  mesh({ meshName: labels.mesh! }, request, arns);
+
 const APP_MESH = '/v20190125/meshes';
 const V1_MESH = '/v1/meshes/:meshName';
 
@@ -172,6 +182,47 @@ const RULES: OperationRule[] = [
   rule('GET', '/v1/keys/:keyName', 'trellis:DescribeKey', key),
   rule('POST', '/v1/keys/:keyName/rotate', 'trellis:RotateKey', key),
   rule('POST', '/v1/keys/:keyName/revoke', 'trellis:RevokeKey', key),
+  rule('POST', '/v1/certificates', 'trellis:ImportCertificate', certificate),
+  rule('GET', '/v1/certificates', 'trellis:ListCertificates', allCertificates),
+  rule('GET', '/v1/certificates/:arn', 'trellis:DescribeCertificate', certificate),
+  rule('DELETE', '/v1/certificates/:arn', 'trellis:DeleteCertificate', certificate),
+  rule('GET', `${V1_MESH}/diagnostics`, 'trellis:GetMeshDiagnostics', mesh),
+  rule(
+    'GET',
+    '/v1/registry/services/:serviceId/instances',
+    'servicediscovery:ListInstances',
+    registryService,
+  ),
+  rule(
+    'PUT',
+    '/v1/registry/services/:serviceId/lease',
+    'servicediscovery:UpdateService',
+    registryService,
+  ),
+  rule(
+    'POST',
+    '/v1/registry/services/:serviceId/instances/:instanceId/heartbeat',
+    'servicediscovery:UpdateInstanceCustomHealthStatus',
+    registryService,
+  ),
+  rule(
+    'PUT',
+    '/v1/registry/services/:serviceId/instances/:instanceId',
+    'servicediscovery:RegisterInstance',
+    registryService,
+  ),
+  rule(
+    'POST',
+    '/v1/registry/services/:serviceId/instances/:instanceId/deregister',
+    'servicediscovery:DeregisterInstance',
+    registryService,
+  ),
+  rule(
+    'GET',
+    '/v1/registry/meshes/:mesh/virtual-nodes',
+    'trellis:GetMeshDiagnostics',
+    registryMesh,
+  ),
 ];
 
 function meshChildRules(
