@@ -1,6 +1,4 @@
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import path from 'node:path';
 import {
   CreateMeshCommand,
   CreateRouteCommand,
@@ -21,6 +19,7 @@ import {
   uniqueMeshName,
   type TestControlPlane,
 } from './support/control-plane';
+import { trellis, type CliRun } from './support/cli';
 import { weightedHttpRoute } from './support/mesh';
 
 /**
@@ -28,27 +27,17 @@ import { weightedHttpRoute } from './support/mesh';
  * databases — through the App Mesh API, as it would copy one from AWS App Mesh.
  */
 
-const TRELLIS_BIN = path.resolve(__dirname, '../apps/cli/bin/trellis.js');
 /** More virtual nodes than one page of ListVirtualNodes (100) holds. */
 const VIRTUAL_NODES = 105;
 
-function trellisImport(
-  args: string[],
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [TRELLIS_BIN, 'import', ...args], {
-    env: {
-      PATH: process.env.PATH,
-      AWS_ACCESS_KEY_ID: 'AKIDMIGRATION',
-      AWS_SECRET_ACCESS_KEY: 'not-checked',
-      AWS_REGION: 'eu-west-1',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+function trellisImport(args: string[]): Promise<CliRun> {
+  return trellis(['import', ...args], {
+    AWS_ACCESS_KEY_ID: 'AKIDMIGRATION',
+    AWS_SECRET_ACCESS_KEY: 'not-checked',
+    AWS_REGION: 'eu-west-1',
+    // The AWS SDK warns on Node 20 that its 2027 releases need Node 22; not the CLI's message.
+    NODE_NO_WARNINGS: '1',
   });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
 }
 
 describe('trellis import', () => {
@@ -140,7 +129,7 @@ describe('trellis import', () => {
     const args = ['--mesh', meshName, '--from', source.httpUrl, '--to', destination.httpUrl];
 
     const first = await trellisImport(args);
-    expect(first.stderr).toMatch(/does not serve virtual gateways|^$/);
+    expect(first.stderr).toBe('');
     expect(first.code).toBe(0);
     expect(first.stdout).toContain(
       `Mesh ${meshName}: ${total} resources read, ${total} created, 0 updated, 0 unchanged.`,

@@ -47,6 +47,7 @@ describe('database outage', () => {
     expect((error as { $metadata: { httpStatusCode: number } }).$metadata.httpStatusCode).toBe(503);
     const write = await fetch(`${httpUrl}/v20190125/meshes`, {
       method: 'PUT',
+      headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ meshName: 'during-outage' }),
     });
     expect(write.status).toBe(503);

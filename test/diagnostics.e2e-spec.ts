@@ -188,6 +188,7 @@ describe('diagnostics', () => {
     await expectReported(meshName, 'certificate-not-imported');
     const imported = await fetch(`${trellis.httpUrl}/v1/certificates`, {
       method: 'POST',
+      headers: { 'content-type': 'application/json' },
       body: JSON.stringify({
         certificateArn: arn,
         certificate: readFileSync(path.join(FIXTURES, 'colorteller.pem'), 'utf8'),

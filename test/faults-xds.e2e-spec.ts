@@ -112,4 +112,26 @@ describe('xDS under hostile and churning proxies', () => {
     const after = await rssAfterGc(server);
     expect((after - before) / MiB).toBeLessThan(60);
   });
+
+  it('answers a type it does not serve with nothing, and shows it on the proxy and in the metrics', async () => {
+    const meshName = uniqueMeshName('types');
+    await createCanaryMesh(appMeshClient(server.httpUrl), meshName, { 'web-v1': 100, 'web-v2': 0 });
+    const client = new SotwAdsClient(port, envoyNode(meshName, 'web-v1'));
+    try {
+      client.subscribe(LISTENER, []);
+      await client.next();
+      const unknownType = 'type.googleapis.com/envoy.config.unknown.v3.Thing';
+      client.send({ typeUrl: unknownType, resourceNames: ['thing'] });
+      const [proxy] = await proxiesWhen(server.httpUrl, meshName, (proxies) =>
+        proxies.some((row) => (row as { unknownTypes?: unknown[] }).unknownTypes?.length),
+      );
+      expect((proxy as { unknownTypes?: unknown }).unknownTypes).toEqual([
+        { typeUrl: unknownType, requests: 1 },
+      ]);
+      const metrics = await (await fetch(`${server.httpUrl}/metrics`)).text();
+      expect(metrics).toMatch(/^trellis_xds_unknown_type_requests_total(\{[^}]*\})? [1-9]/m);
+    } finally {
+      client.close();
+    }
+  });
 });

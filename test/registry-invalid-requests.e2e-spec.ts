@@ -288,7 +288,7 @@ const cases: Case[] = [
       `{"ServiceId":"${ids.serviceId}","InstanceId":"i-proto","Attributes":{"__proto__":"a\\u0000b"}}`,
     status: 400,
     errorType: 'InvalidInput',
-    message: 'Attributes["__proto__"]: must match the pattern',
+    message: 'Attributes.__proto__: must not contain the NUL character',
   },
   {
     name: 'more than 30 custom attributes',

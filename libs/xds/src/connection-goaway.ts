@@ -14,14 +14,37 @@ import type { ServerHttp2Session } from 'node:http2';
  * Returns false when the connection is not found (already closed, or grpc-js changed).
  */
 export function goAwayConnectionOf(server: grpc.Server, call: { getPeer(): string }): boolean {
-  const sessions = (server as unknown as { sessions?: unknown }).sessions;
-  if (!(sessions instanceof Map)) return false;
   const peer = call.getPeer();
-  for (const session of (sessions as Map<ServerHttp2Session, unknown>).keys()) {
+  for (const session of serverSessions(server)) {
     const socket = session.socket as { remoteAddress?: string; remotePort?: number } | undefined;
     if (`${socket?.remoteAddress}:${socket?.remotePort}` !== peer) continue;
     if (!session.closed) session.close();
     return true;
   }
   return false;
+}
+
+/**
+ * The server's open HTTP/2 sessions. grpc-js keeps them per listening server
+ * (`http2Servers.get(server).sessions`), and with channelz on also in `sessions`; Trellis runs
+ * with channelz off (libs/xds/src/ads-server.ts), so both places are read.
+ */
+function serverSessions(server: grpc.Server): Set<ServerHttp2Session> {
+  const found = new Set<ServerHttp2Session>();
+  const internals = server as unknown as {
+    sessions?: unknown;
+    http2Servers?: unknown;
+  };
+  if (internals.sessions instanceof Map) {
+    for (const session of (internals.sessions as Map<ServerHttp2Session, unknown>).keys()) {
+      found.add(session);
+    }
+  }
+  if (internals.http2Servers instanceof Map) {
+    for (const entry of (internals.http2Servers as Map<unknown, { sessions?: unknown }>).values()) {
+      if (!(entry.sessions instanceof Set)) continue;
+      for (const session of entry.sessions as Set<ServerHttp2Session>) found.add(session);
+    }
+  }
+  return found;
 }
