@@ -144,7 +144,10 @@ describe('the trellis CLI as a package of its own', () => {
       readFileSync(path.join(project, 'node_modules/@trellis/cli/package.json'), 'utf8'),
     ) as Record<string, unknown>;
     expect(manifest.private).toBeUndefined();
-    expect(Object.keys(manifest.dependencies as object)).toEqual(['@smithy/signature-v4']);
+    expect(Object.keys(manifest.dependencies as object).sort()).toEqual([
+      '@aws-sdk/client-app-mesh',
+      '@smithy/signature-v4',
+    ]);
     return expect(trellis(['--version'])).resolves.toEqual({
       code: 0,
       stdout: `${CLI_VERSION}\n`,

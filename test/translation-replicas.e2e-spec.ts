@@ -88,7 +88,8 @@ describe('xDS replicas on one Postgres', () => {
         for (const version of fromFirst) expect(version).toMatch(/.+/);
       } else {
         expect(fromFirst.map((versions) => Object.keys(versions ?? {}).sort())).toEqual([
-          [v1, v2, `cds_ingress_${meshName}_front_http_8080`],
+          // Under DROP_ALL, App Mesh's sidecar still reaches AWS APIs (docs/translation.md).
+          [`cds_egress_${meshName}_amazonaws`, v1, v2, `cds_ingress_${meshName}_front_http_8080`],
           ['lds_egress_0.0.0.0_15001', 'lds_ingress_0.0.0.0_15000'],
           [ROUTES],
         ]);

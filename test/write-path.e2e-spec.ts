@@ -19,11 +19,12 @@ describe('one write path', () => {
   const query = Client.prototype.query;
 
   beforeAll(async () => {
-    trellis = await startTestControlPlane({ TRELLIS_PROXY_STATUS_INTERVAL_MS: '60000' });
+    // Before the control plane opens its pool: its clients bind `query` when they are made.
     Client.prototype.query = function (this: Client, ...args: unknown[]) {
       statements++;
       return (query as (...a: unknown[]) => unknown).apply(this, args);
     } as typeof query;
+    trellis = await startTestControlPlane({ TRELLIS_PROXY_STATUS_INTERVAL_MS: '60000' });
   });
 
   afterAll(async () => {

@@ -14,7 +14,7 @@ import { createDataSource, migrate } from '../../libs/persistence/src/data-sourc
 import { startEmbeddedPostgres } from '../../libs/persistence/src/embedded-postgres';
 import { MeshReader } from '../../libs/persistence/src/mesh-reader';
 import { MeshStore } from '../../libs/persistence/src/mesh-store';
-import { meshSnapshot } from '../../libs/translator/src/mesh-snapshot';
+import { meshSnapshot, type EndpointRegistry } from '../../libs/translator/src/mesh-snapshot';
 import { translate } from '../../libs/translator/src/translate';
 import {
   CLUSTER,
@@ -37,6 +37,13 @@ import {
   writeBenchMesh,
 } from './bench-mesh';
 import { PhaseProfiler } from '../phase-profiler';
+
+/** One registered instance for each Cloud Map–discovered node of the benchmark mesh. */
+const BENCH_REGISTRY: EndpointRegistry = {
+  instances: (_namespace, service) => [
+    { address: `10.1.${service.length % 250}.${service.charCodeAt(service.length - 1) % 250}` },
+  ],
+};
 import { markdownTable, median } from '../report';
 
 // Translation of a whole mesh, and of one route change, through the production path: the mesh in
@@ -238,11 +245,11 @@ class SizeBench {
       const snapshot = meshSnapshot(contents);
       xdsResources = 0;
       for (let index = 0; index < this.nodes; index++) {
-        const { resources: translated, errors } = translate(snapshot, {
-          kind: 'sidecar',
-          virtualNode: nodeName(index),
-          tracing: TRACING,
-        });
+        const { resources: translated, errors } = translate(
+          snapshot,
+          { kind: 'sidecar', virtualNode: nodeName(index), tracing: TRACING },
+          BENCH_REGISTRY,
+        );
         if (errors.length > 0) {
           throw new Error(
             `the benchmark mesh does not translate cleanly: ${JSON.stringify(errors)}`,

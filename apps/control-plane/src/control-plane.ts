@@ -108,11 +108,9 @@ export async function startControlPlane(
       if (!masterKey) throw new Error(MISSING_MASTER_KEY);
       return masterKey;
     };
-    const servedCertificates = new ServedCertificates(
-      new CertificateStore(dataSource),
-      sealingKey,
-      logger,
-    );
+    // One per reader: `refresh()` reports what changed since that reader's last look.
+    const servedCertificates = (): ServedCertificates =>
+      new ServedCertificates(new CertificateStore(dataSource), sealingKey, logger);
     let access: AccessControl | undefined;
     if (config.auth.enabled) {
       keyCache = new AccessKeyCache(accessKeys);
@@ -133,7 +131,7 @@ export async function startControlPlane(
                 databaseUrl: database.url,
                 tracing: config.tracing,
                 resyncMs: config.resyncMs,
-                certificates: servedCertificates,
+                certificates: servedCertificates(),
                 registry: new RegistryEndpoints(new RegistryStore(dataSource), logger, {
                   databaseUrl: database.url,
                   resyncMs: config.resyncMs,
@@ -144,7 +142,7 @@ export async function startControlPlane(
           {
             databaseUrl: database.url,
             resyncMs: config.resyncMs,
-            certificates: servedCertificates,
+            certificates: servedCertificates(),
           },
           access &&
             new StreamAuthorization(access, {
