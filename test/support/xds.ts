@@ -342,7 +342,12 @@ class ResponseQueue<T> {
   }
 }
 
-const RESPONSE_TIMEOUT_MS = 3000;
+/**
+ * How long a test client waits for a response before it fails: a guard, not a sleep, so it costs
+ * nothing when the response comes. Long enough for a TLS handshake and a first load on a loaded
+ * CI machine (3 s was not, in the SPIFFE test).
+ */
+const RESPONSE_TIMEOUT_MS = 8000;
 
 /** A test node: `group` is the node's cluster, which TestConfigSource groups by. */
 export function testNode(id: string, group: string): Node {
