@@ -24,7 +24,13 @@ describe('one write path', () => {
       statements++;
       return (query as (...a: unknown[]) => unknown).apply(this, args);
     } as typeof query;
-    trellis = await startTestControlPlane({ TRELLIS_PROXY_STATUS_INTERVAL_MS: '60000' });
+    // Only the admin role, and its background work (the rollout scheduler's tick) kept rare: the
+    // xDS role's reads after every change would land in the counted windows.
+    trellis = await startTestControlPlane({
+      TRELLIS_ROLES: 'admin',
+      TRELLIS_PROXY_STATUS_INTERVAL_MS: '60000',
+      TRELLIS_ROLLOUT_TICK_MS: '60000',
+    });
   });
 
   afterAll(async () => {
