@@ -11,7 +11,6 @@ import {
 } from '../../../libs/persistence/src/embedded-postgres';
 import { AdminApiModule } from '../../admin-api/src/admin-api.module';
 import { Readiness } from '../../admin-api/src/readiness';
-import { cloudMapBodyErrors } from '../../admin-api/src/registry/cloud-map-exception.filter';
 import { crossSiteGuard } from '../../admin-api/src/cross-site';
 import { refuseNulInUrl, requestBody } from '../../admin-api/src/request-body';
 import { startRolloutScheduler } from '../../admin-api/src/rollout-scheduler';
@@ -200,7 +199,6 @@ export async function startControlPlane(
     app.use(crossSiteGuard(config.crossSite));
     app.use(refuseNulInUrl);
     app.use(requestBody(config.httpLimits));
-    app.use(cloudMapBodyErrors);
     if (access) {
       app.use(
         requestAuthentication(

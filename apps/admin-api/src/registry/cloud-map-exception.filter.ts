@@ -75,31 +75,3 @@ export function sendCloudMapError(response: Response, error: CloudMapError): voi
       }),
     );
 }
-
-/**
- * Express error middleware ahead of the App Mesh one: a Cloud Map request (it names its
- * operation in X-Amz-Target) whose body cannot be read gets Cloud Map's error format.
- */
-export function cloudMapBodyErrors(
-  error: unknown,
-  request: Request,
-  response: Response,
-  next: (error: unknown) => void,
-): void {
-  const type = (error as { type?: unknown } | undefined)?.type;
-  if (request.headers['x-amz-target'] === undefined || typeof type !== 'string') {
-    next(error);
-    return;
-  }
-  const message =
-    type === 'entity.parse.failed'
-      ? `The request body is not valid JSON: ${(error as Error).message}`
-      : `The request body cannot be read (${type})`;
-  const status = (error as { status?: unknown }).status;
-  sendCloudMapError(
-    response,
-    status === 413
-      ? Object.assign(new InvalidInput(message), { httpStatus: 413 })
-      : new InvalidInput(message),
-  );
-}
