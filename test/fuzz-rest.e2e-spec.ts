@@ -718,8 +718,14 @@ describe('fuzzing every REST operation', () => {
         seed: SEED + index,
       });
       if (details.failed) {
+        // The counterexample may be a megabyte of generated body: the report is cut, and the
+        // property's own error (status, body, what changed) is named.
+        const cause = details.errorInstance;
         throw new Error(
-          `${fc.defaultReportMessage(details)}\nReplay the run with TRELLIS_FUZZ_SEED=${SEED}`,
+          `${fc.defaultReportMessage(details).slice(0, 4000)}\n` +
+            `Cause: ${cause instanceof Error ? cause.message : String(cause)}\n` +
+            `Replay the run with TRELLIS_FUZZ_SEED=${SEED}`,
+          { cause },
         );
       }
     }
