@@ -722,7 +722,7 @@ describe('fuzzing every REST operation', () => {
         // property's own error (status, body, what changed) is named.
         const cause = details.errorInstance;
         throw new Error(
-          `${fc.defaultReportMessage(details).slice(0, 4000)}\n` +
+          `${(fc.defaultReportMessage(details) ?? '').slice(0, 4000)}\n` +
             `Cause: ${cause instanceof Error ? cause.message : String(cause)}\n` +
             `Replay the run with TRELLIS_FUZZ_SEED=${SEED}`,
           { cause },
