@@ -1,3 +1,4 @@
+import http from 'node:http';
 import { gzipSync } from 'node:zlib';
 import {
   meshContents,
@@ -290,6 +291,26 @@ describe('hostile HTTP clients', () => {
         body,
       });
       expectAppMeshError(answer, 413, 'RequestEntityTooLargeException', '1048576 bytes');
+    });
+
+    it('lets a client that sends its oversized body anyway read the 413, on a connection it can reuse', async () => {
+      // The server reads and discards what is still coming rather than reset the connection,
+      // which would make the client lose the answer (a write error instead of a 413).
+      const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+      try {
+        const body = JSON.stringify({ spec: {}, clientToken: 'x'.repeat(1100 * 1024) });
+        for (let attempt = 0; attempt < 10; attempt++) {
+          const answer = await sendRaw(
+            trellis.httpUrl,
+            { method: 'PUT', path: `/v20190125/meshes/${mesh}`, headers: JSON_HEADERS, body },
+            agent,
+          );
+          expect(answer.status).toBe(413);
+          expect(answer.headers.connection).toBe('keep-alive');
+        }
+      } finally {
+        agent.destroy();
+      }
     });
 
     it('is still up and answering after all of the above', async () => {

@@ -104,9 +104,29 @@ function hasBody(request: Request): boolean {
   return !Number.isFinite(length) || length > 0;
 }
 
-/** Answers without reading the body, and closes the connection rather than read it afterwards. */
+/** How long, and how many bytes of, a refused body is read and discarded before the connection is cut. */
+const LINGER_MS = 2_000;
+const LINGER_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Answers without parsing the body. The connection then lingers: what the client is still
+ * sending is read and thrown away (for at most LINGER_MS and LINGER_BYTES) so it reads the
+ * refusal, instead of a reset that can discard the answer from its receive buffer before it is
+ * read (RFC 9112 §9.6). A client that sends past either bound is cut off.
+ */
 function refuseUnread(request: Request, response: Response, error: AppMeshError): void {
-  response.setHeader('connection', 'close');
+  let discarded = 0;
+  const cutOff = (): void => {
+    request.socket.destroy();
+  };
+  const timer = setTimeout(cutOff, LINGER_MS);
+  timer.unref();
+  request.on('data', (chunk: Buffer) => {
+    discarded += chunk.length;
+    if (discarded > LINGER_BYTES) cutOff();
+  });
+  request.once('end', () => clearTimeout(timer));
+  request.socket.once('close', () => clearTimeout(timer));
   refuse(request, response, error);
 }
 
