@@ -19,15 +19,26 @@ import {
 } from './translation/translation-bench';
 import type { Protocol } from './xds/load-client';
 import { MAX_GROWTH, runSoak, soakTable } from './soak/soak';
+import {
+  registryFailures,
+  registryTable,
+  runRegistryBench,
+  SMOKE_SIZE,
+  type RegistryBenchResult,
+  type RegistryBenchSize,
+} from './registry/registry-bench';
 
 // `npm run bench`: the whole benchmark suite against the real control plane (the built
 // `npm start` entry point on its embedded Postgres), with load generators in processes of their
 // own. Prints Markdown tables and rewrites the generated part of docs/benchmarks.md.
 
 const USAGE = `usage: npm run bench -- [options]
-  --only LIST     run only these parts: fanout, storm, translation, rest (comma-separated)
+  --only LIST     run only these parts: fanout, storm, translation, rest, registry
+                  (comma-separated)
   --fanout LIST   fan-out cases as protocol:proxies (default sotw:1000,sotw:5000,sotw:10000,delta:10000)
   --storm N       proxies in the reconnect storm (default 10000)
+  --registry P:N:S:R:T  the registry part's size: protocol (sotw|delta), sidecars, Cloud Map
+                  services, changes per second, seconds (default sotw:10000:100:1000:30)
   --smoke         a short run that checks the harness (50 streams, tiny meshes); writes no docs
   --no-write      print the tables without rewriting docs/benchmarks.md (--only and
                   --smoke never rewrite it)
@@ -40,7 +51,7 @@ const USAGE = `usage: npm run bench -- [options]
                   docs/benchmarks.md unless --no-write or shorter than 30 minutes
   --soak-minutes N  how long the soak runs (default 30)`;
 
-const PARTS = ['fanout', 'storm', 'translation', 'rest'] as const;
+const PARTS = ['fanout', 'storm', 'translation', 'rest', 'registry'] as const;
 type Part = (typeof PARTS)[number];
 
 const DOC = path.resolve(__dirname, '../../../docs/benchmarks.md');
@@ -59,6 +70,7 @@ interface Options {
   parts: Set<Part>;
   fanout: Array<[Protocol, number]>;
   storm: number;
+  registry: RegistryBenchSize;
   smoke: boolean;
   write: boolean;
   json: boolean;
@@ -74,6 +86,7 @@ function options(argv: string[]): Options {
       only: { type: 'string' },
       fanout: { type: 'string', default: 'sotw:1000,sotw:5000,sotw:10000,delta:10000' },
       storm: { type: 'string', default: '10000' },
+      registry: { type: 'string', default: 'sotw:10000:100:1000:30' },
       smoke: { type: 'boolean', default: false },
       'no-write': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
@@ -101,6 +114,22 @@ function options(argv: string[]): Options {
     }
     return [protocol, count];
   });
+  const [registryProtocol, ...registryNumbers] = values.registry.split(':');
+  const [proxies, services, perSecond, seconds] = registryNumbers.map(Number);
+  if (
+    (registryProtocol !== 'sotw' && registryProtocol !== 'delta') ||
+    registryNumbers.length !== 4 ||
+    ![proxies, services, perSecond, seconds].every((n) => Number.isInteger(n) && n! > 0)
+  ) {
+    throw new UsageError(`--registry ${values.registry}`);
+  }
+  const registry: RegistryBenchSize = {
+    protocol: registryProtocol,
+    proxies: proxies!,
+    services: services!,
+    perSecond: perSecond!,
+    seconds: seconds!,
+  };
   const storm = Number(values.storm);
   if (!Number.isInteger(storm) || storm < 1) throw new UsageError(`--storm ${values.storm}`);
   const timeout = Number(values.timeout);
@@ -113,6 +142,7 @@ function options(argv: string[]): Options {
     parts,
     fanout: values.smoke ? [['sotw', 50]] : fanout,
     storm: values.smoke ? 50 : storm,
+    registry: values.smoke ? SMOKE_SIZE : registry,
     smoke: values.smoke,
     // Only a complete run rewrites the docs: a partial one would leave figures out.
     write: !values.smoke && !values['no-write'] && parts.size === PARTS.length,
@@ -130,6 +160,7 @@ interface Report {
   storms: StormResult[];
   translation: TranslationBenchResult[];
   rest?: RestBenchResult;
+  registry?: RegistryBenchResult;
   sections: string[];
 }
 
@@ -199,6 +230,16 @@ async function main(): Promise<void> {
           restTable(report.rest),
         ].join('\n'),
       );
+    }
+    if (opts.parts.has('registry')) {
+      const size = opts.registry;
+      log(
+        `registry: ${size.proxies} sidecars, ${size.perSecond} Cloud Map changes/s over ${size.services} services for ${size.seconds} s`,
+      );
+      report.registry = await runRegistryBench(system, size);
+      const failures = registryFailures(report.registry);
+      if (failures.length > 0) throw new CheckError(`registry: ${failures.join('; ')}`);
+      report.sections.push(registryTable([report.registry]));
     }
   } finally {
     rmSync(dataDir, { recursive: true, force: true });
@@ -435,6 +476,26 @@ function targetsTable(report: Report): string {
       '≥ 300 UpdateRoute/s sustained, p99 < 100 ms (16 clients)',
       rest && `${Math.round(rest.throughputPerSecond)}/s, p99 ${ms(rest.p99Ms)}`,
       rest && rest.throughputPerSecond >= 300 && rest.p99Ms < 100,
+    ),
+    row(
+      'registry: 1,000 changes/s over 100 services to 10,000 sidecars, 200 → ACK p99 ≤ 1 s',
+      report.registry &&
+        `p99 ${ms(report.registry.ack.p99)} at ${Math.round(report.registry.changes / (report.registry.windowMs / 1000))}/s`,
+      report.registry &&
+        report.registry.proxies === 10_000 &&
+        report.registry.ack.p99 <= 1000 &&
+        report.registry.changes / (report.registry.windowMs / 1000) >= 950,
+    ),
+    row(
+      '… and no CDS/LDS/RDS response',
+      report.registry &&
+        (Object.entries(report.registry.responses)
+          .filter(([type]) => type !== 'EDS')
+          .map(([type, n]) => `${type} ${n}`)
+          .join(', ') ||
+          'none'),
+      report.registry &&
+        Object.entries(report.registry.responses).every(([type, n]) => type === 'EDS' || n === 0),
     ),
   ];
   return ['### Targets', '', markdownTable(['target', 'this run', ''], rows)].join('\n');

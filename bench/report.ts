@@ -1,7 +1,7 @@
 // Small helpers every benchmark's report uses: order statistics and Markdown tables.
 
 /** The `p` quantile (0 < p ≤ 1) of ascending `sorted` values, nearest rank; NaN when empty. */
-export function percentile(sorted: readonly number[], p: number): number {
+export function percentile(sorted: ArrayLike<number>, p: number): number {
   return sorted[Math.max(0, Math.ceil(p * sorted.length) - 1)] ?? NaN;
 }
 

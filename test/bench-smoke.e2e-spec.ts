@@ -29,13 +29,16 @@ describe('bench:xds --smoke (the engine alone)', () => {
 describe('bench --smoke (the whole control plane)', () => {
   it('runs every part end to end and checks what it measures', () => {
     // The real control plane on its embedded Postgres: 50 proxies, one UpdateRoute, the floor,
-    // a restart under the proxies; a 20-node mesh translated; UpdateRoute from 2 clients.
+    // a restart under the proxies; a 20-node mesh translated; UpdateRoute from 2 clients;
+    // Cloud Map changes to 50 sidecars, every change ACKed by every proxy that watches it.
     const result = run('node', ['dist/bench/bench/main.js', '--smoke']);
     expect(result.stderr).not.toContain('bench FAILED');
     expect(result.stdout).toContain('| SotW | 50 |');
     expect(result.stdout).toContain('every proxy in sync at the current revision');
     expect(result.stdout).toMatch(/\| 20 \| 101 \/ \d+ \|/); // the 20-node translation row
     expect(result.stdout).toMatch(/\| errors \| 0 \|/); // REST
+    expect(result.stdout).toContain('| watching proxies / Cloud Map services | 50 / 5 |');
+    expect(result.stdout).toMatch(/\| pairs never ACKed \/ ACKed before the 200 \| 0 \/ \d+ \|/);
     expect(result.stdout).toContain('bench smoke OK');
     expect(result.status).toBe(0);
   }, 240_000);

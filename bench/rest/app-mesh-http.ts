@@ -27,13 +27,19 @@ export class AppMeshHttp {
     this.agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
   }
 
-  request(method: 'GET' | 'PUT', path: string, body?: unknown): Promise<AppMeshResponse> {
+  request(
+    method: 'GET' | 'PUT' | 'POST',
+    path: string,
+    body?: unknown,
+    extraHeaders: http.OutgoingHttpHeaders = {},
+  ): Promise<AppMeshResponse> {
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     const headers: http.OutgoingHttpHeaders = { authorization: AUTHORIZATION };
     if (payload) {
       headers['content-type'] = 'application/json';
       headers['content-length'] = payload.length;
     }
+    Object.assign(headers, extraHeaders);
     const started = performance.now();
     return new Promise((resolve, reject) => {
       const request = http.request(
@@ -70,6 +76,14 @@ export class AppMeshHttp {
       );
       request.on('error', reject);
       request.end(payload);
+    });
+  }
+
+  /** A Cloud Map (awsJson1_1) call, `operation` as in `X-Amz-Target`, on the same connections. */
+  cloudMap(operation: string, body: unknown): Promise<AppMeshResponse> {
+    return this.request('POST', '/', body, {
+      'content-type': 'application/x-amz-json-1.1',
+      'x-amz-target': `Route53AutoNaming_v20170314.${operation}`,
     });
   }
 

@@ -9,6 +9,7 @@ import {
   NotFoundException,
   UpdateRouteCommand,
 } from '@aws-sdk/client-app-mesh';
+import type { MeshSnapshot } from '../../libs/translator/src/mesh-snapshot';
 import { translate } from '../../libs/translator/src/translate';
 import {
   benchMesh,
@@ -36,7 +37,12 @@ export async function ensureBenchMesh(
   } catch (error) {
     if (!(error instanceof NotFoundException)) throw error;
   }
-  const mesh = benchMesh(groups, 10, 0, meshName);
+  await createMesh(appMesh, benchMesh(groups, 10, 0, meshName));
+}
+
+/** Writes every resource of `mesh` through the App Mesh API, in an order references allow. */
+export async function createMesh(appMesh: AppMeshClient, mesh: MeshSnapshot): Promise<void> {
+  const { meshName } = mesh;
   await appMesh.send(new CreateMeshCommand({ meshName }));
   for (const [virtualNodeName, spec] of mesh.virtualNodes) {
     await appMesh.send(

@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ROUTE_CONFIGURATION } from '../../libs/xds-types/src/resource-types';
 import { percentile } from '../report';
 import { MESH } from '../xds/bench-mesh';
+import type { GroupSubscriptions } from '../xds/bench-mesh';
 import type { Protocol } from '../xds/load-client';
 import { LoadGeneratorProcess } from '../xds/load-generator';
 import { wallClock } from '../xds/wall-clock';
@@ -89,7 +90,7 @@ export async function startControlPlane(
 }
 
 /** Fails with `message` unless `work` finishes within `ms`. */
-async function within<T>(ms: number, message: () => string, work: Promise<T>): Promise<T> {
+export async function within<T>(ms: number, message: () => string, work: Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`timed out: ${message()}`)), ms);
@@ -111,7 +112,7 @@ export function percentiles(values: number[]): Percentiles {
 }
 
 /** A load generator whose failures reject `failed`. */
-function loadGenerator(): { generator: LoadGeneratorProcess; failed: Promise<never> } {
+export function loadGenerator(): { generator: LoadGeneratorProcess; failed: Promise<never> } {
   let fail!: (error: Error) => void;
   const failed = new Promise<never>((_, reject) => (fail = reject));
   failed.catch(() => undefined);
@@ -119,14 +120,17 @@ function loadGenerator(): { generator: LoadGeneratorProcess; failed: Promise<nev
   return { generator, failed };
 }
 
-async function connect(
+export async function connect(
   generator: LoadGeneratorProcess,
   failed: Promise<never>,
   command: {
     port: number;
     protocol: Protocol;
     streams: number;
-    groups: number;
+    /** The fan-out mesh's group count, or what each group's proxies subscribe to. */
+    groups: number | GroupSubscriptions[];
+    /** The mesh the groups' virtual nodes are in (default: the fan-out mesh). */
+    mesh?: string;
     reconnect?: boolean;
   },
   timeoutMs: number,
@@ -138,7 +142,9 @@ async function connect(
     protocol: command.protocol,
     streams: command.streams,
     concurrency: 250,
-    groups: restMeshSubscriptions(command.groups),
+    groups:
+      typeof command.groups === 'number' ? restMeshSubscriptions(command.groups) : command.groups,
+    mesh: command.mesh,
     reconnect: command.reconnect,
   });
   await within(
@@ -149,7 +155,9 @@ async function connect(
 }
 
 /** Resets the proxies' response counts; resolves once the generator has handled earlier commands. */
-async function responseCounts(generator: LoadGeneratorProcess): Promise<Record<string, number>> {
+export async function responseCounts(
+  generator: LoadGeneratorProcess,
+): Promise<Record<string, number>> {
   const counts = generator.next('counts');
   generator.send({ kind: 'count' });
   return (await counts).responses;

@@ -1,5 +1,10 @@
-import { TYPE_SHORT_NAMES, type TypeUrl } from '../../libs/xds-types/src/resource-types';
-import { proxyNode, type GroupSubscriptions } from './bench-mesh';
+import {
+  CLUSTER_LOAD_ASSIGNMENT,
+  TYPE_SHORT_NAMES,
+  type TypeUrl,
+} from '../../libs/xds-types/src/resource-types';
+import { EndpointTracker, type TrackedLatencies } from '../registry/endpoint-tracker';
+import { MESH, proxyNode, type GroupSubscriptions } from './bench-mesh';
 import { SimulatedProxy, type Protocol, type ProxyHost, type StreamEnd } from './simulated-proxy';
 import { wallClock } from './wall-clock';
 
@@ -25,8 +30,17 @@ export type LoadCommand =
        * the run.
        */
       reconnect?: boolean;
+      /** The mesh whose virtual nodes the groups are (default: the fan-out mesh). */
+      mesh?: string;
     }
   | { kind: 'count' }
+  /**
+   * From now on, read every endpoint response of these clusters (one per group, by index): the
+   * registry benchmark's endpoint sets, from which each ACK tells which changes it holds.
+   */
+  | { kind: 'track'; clusters: string[]; changesPerCluster: number }
+  /** Each tracked change's ACK latency from its API answer (wall clock, per cluster by change). */
+  | { kind: 'latencies'; answeredAt: number[][] }
   /** From now on, time each stream's first ACK of a response of this type ('acked' when all have). */
   | { kind: 'arm'; typeUrl: TypeUrl }
   /** The first stream's latest response of each type, as received. */
@@ -63,6 +77,7 @@ export type LoadEvent =
   | { kind: 'synced'; streams: number }
   | { kind: 'progress'; opened: number; synced: number }
   | { kind: 'counts'; responses: Record<string, number> }
+  | ({ kind: 'latencies' } & TrackedLatencies)
   /** Wall-clock times (ms since the epoch, sub-millisecond) of each stream's ACK after 'arm'. */
   | { kind: 'acked'; times: number[] }
   /** Raw (Delta)DiscoveryResponse bytes by type URL, base64. */
@@ -81,6 +96,7 @@ class LoadGenerator implements ProxyHost {
   private ackTimes: number[] = [];
   private ackCount = 0;
   private markedAt?: number;
+  private tracker?: EndpointTracker;
   private readonly counters: Omit<LoadStats, 'open'> = {
     disconnects: 0,
     reconnects: 0,
@@ -103,6 +119,22 @@ class LoadGenerator implements ProxyHost {
     const type = TYPE_SHORT_NAMES[typeUrl];
     this.responses.set(type, (this.responses.get(type) ?? 0) + 1);
     if (proxy.index === 0) this.captures.set(typeUrl, Buffer.from(message));
+    if (this.tracker && typeUrl === CLUSTER_LOAD_ASSIGNMENT) {
+      this.tracker.received(proxy.index, message, this.command.protocol === 'delta');
+    }
+  }
+
+  track(clusters: string[], changesPerCluster: number): void {
+    this.tracker = new EndpointTracker(
+      clusters,
+      this.proxies.map((proxy) => proxy.index % this.command.groups.length),
+      changesPerCluster,
+    );
+  }
+
+  latencies(answeredAt: number[][]): TrackedLatencies {
+    if (!this.tracker) throw new Error('latencies asked before track');
+    return this.tracker.latencies(answeredAt);
   }
 
   resent(): void {
@@ -184,7 +216,14 @@ class LoadGenerator implements ProxyHost {
       const index = this.opened++;
       const group = index % groups.length;
       this.proxies.push(
-        new SimulatedProxy(index, port, protocol, proxyNode(index, group), groups[group]!, this),
+        new SimulatedProxy(
+          index,
+          port,
+          protocol,
+          proxyNode(index, group, this.command.mesh ?? MESH),
+          groups[group]!,
+          this,
+        ),
       );
     }
   }
@@ -210,6 +249,13 @@ process.on('message', (command: LoadCommand) => {
       break;
     case 'arm':
       generator?.arm(command.typeUrl);
+      break;
+    case 'track':
+      generator?.track(command.clusters, command.changesPerCluster);
+      send({ kind: 'counts', responses: generator?.count() ?? {} });
+      break;
+    case 'latencies':
+      if (generator) send({ kind: 'latencies', ...generator.latencies(command.answeredAt) });
       break;
     case 'capture':
       send({ kind: 'captured', responses: generator?.captured() ?? {} });
