@@ -10,10 +10,7 @@ import {
   UpdateRouteCommand,
   type RouteSpec,
 } from '@aws-sdk/client-app-mesh';
-import pino from 'pino';
-import { ClientTokenJanitor } from '../apps/admin-api/src/client-token-janitor';
-import { createDataSource } from '../libs/persistence/src/data-source';
-import { MeshStore } from '../libs/persistence/src/mesh-store';
+import { RetentionJanitor } from '../apps/admin-api/src/retention-janitor';
 import {
   meshContents,
   meshRevision,
@@ -198,8 +195,6 @@ describe('concurrent writers and retried requests', () => {
 
 describe('client token retention', () => {
   it('forgets tokens after 24 hours, so the same token then starts a new request', async () => {
-    const dataSource = createDataSource(process.env.DATABASE_URL!, 2);
-    await dataSource.initialize();
     const trellis = await startTestControlPlane();
     try {
       const meshName = uniqueMeshName('janitor');
@@ -209,7 +204,7 @@ describe('client token retention', () => {
         `UPDATE client_token SET created_at = now() - interval '25 hours' WHERE token = $1`,
         [clientToken],
       );
-      await new ClientTokenJanitor(new MeshStore(dataSource), pino({ level: 'silent' })).purge();
+      await trellis.app.get(RetentionJanitor).purge();
 
       // The token is free again: reusing it for another request is no longer a conflict.
       const { mesh } = await trellis.appMesh.send(
@@ -218,7 +213,6 @@ describe('client token retention', () => {
       expect(mesh!.metadata!.version).toBe(2);
     } finally {
       await trellis.close();
-      await dataSource.destroy();
     }
   });
 });

@@ -19,6 +19,7 @@ import {
   ListTagsForResourceCommand,
   paginateListInstances,
   paginateListNamespaces,
+  ListInstancesCommand,
   RegisterInstanceCommand,
   TagResourceCommand,
   UntagResourceCommand,
@@ -29,6 +30,7 @@ import {
   UpdateServiceCommand,
   type ServiceDiscoveryClient,
 } from '@aws-sdk/client-servicediscovery';
+import { RetentionJanitor } from '../apps/admin-api/src/retention-janitor';
 import {
   startTestControlPlane,
   TEST_ACCOUNT_ID,
@@ -573,5 +575,49 @@ describe('Cloud Map API through @aws-sdk/client-servicediscovery', () => {
     expect(response.status).toBe(400);
     expect(response.headers.get('x-amzn-errortype')).toBe('UnknownOperationException');
     expect(await response.json()).toMatchObject({ __type: 'UnknownOperationException' });
+  });
+
+  it('forgets operations and change-log rows past TRELLIS_REGISTRY_HISTORY_DAYS, and only those', async () => {
+    const namespaceId = await createHttpNamespace(client, uniqueNamespaceName('retention'));
+    const serviceId = await createService(client, namespaceId, 'kept');
+    const register = (InstanceId: string) =>
+      client.send(
+        new RegisterInstanceCommand({
+          ServiceId: serviceId,
+          InstanceId,
+          Attributes: { AWS_INSTANCE_IPV4: '10.0.0.7' },
+        }),
+      );
+    const old = await register('old');
+    const recent = await register('recent');
+    // Eight days ago, past the default seven.
+    await controlPlane.db.query(
+      `UPDATE registry_operation SET updated_at = now() - interval '8 days' WHERE id = $1`,
+      [old.OperationId],
+    );
+    await controlPlane.db.query(
+      `UPDATE registry_change SET created_at = now() - interval '8 days'
+       WHERE service_id = $1 AND instance_id = 'old'`,
+      [serviceId],
+    );
+
+    await controlPlane.app.get(RetentionJanitor).purge();
+
+    expect(
+      await failure(client.send(new GetOperationCommand({ OperationId: old.OperationId }))),
+    ).toMatchObject({ name: 'OperationNotFound' });
+    const { Operation } = await client.send(
+      new GetOperationCommand({ OperationId: recent.OperationId }),
+    );
+    expect(Operation?.Status).toBe('SUCCESS');
+    const { rows } = await controlPlane.db.query<{ instance_id: string }>(
+      'SELECT instance_id FROM registry_change WHERE service_id = $1 ORDER BY revision',
+      [serviceId],
+    );
+    // The service's creation (no instance) and the recent registration stay.
+    expect(rows.map((row) => row.instance_id)).toEqual([null, 'recent']);
+    // The instances themselves are registry state, not history: both stay.
+    const { Instances } = await client.send(new ListInstancesCommand({ ServiceId: serviceId }));
+    expect(Instances?.map((instance) => instance.Id).sort()).toEqual(['old', 'recent']);
   });
 });

@@ -9,7 +9,7 @@ import { ProxyStatusStore } from '../../../libs/persistence/src/proxy-status-sto
 import type { Registry } from 'prom-client';
 import { ADMIN_API_OPTIONS, type AdminApiOptions } from './admin-api.options';
 import { AppMeshExceptionFilter } from './app-mesh-exception.filter';
-import { ClientTokenJanitor, JANITOR_LOGGER } from './client-token-janitor';
+import { JANITOR_LOGGER, RetentionJanitor } from './retention-janitor';
 import { HealthController } from './health.controller';
 import { Readiness } from './readiness';
 import {
@@ -144,7 +144,7 @@ export class AdminApiModule {
         PropagationService,
         ...(serveApi ? rolloutProviders(dataSource, logger) : []),
         ...(serveApi ? registryProviders(dataSource, logger) : []),
-        ...(serveApi ? [{ provide: JANITOR_LOGGER, useValue: logger }, ClientTokenJanitor] : []),
+        ...(serveApi ? [{ provide: JANITOR_LOGGER, useValue: logger }, RetentionJanitor] : []),
       ],
     };
   }

@@ -17,6 +17,8 @@ export interface AdminApiOptions {
   xdsAddress: { host: string; port: number };
   /** How proxies must connect, for generated bootstraps: TLS on the xDS port, SigV4 streams. */
   xdsSecurity?: { tls: boolean; sigv4: boolean };
+  /** How long the registry's operations and change log are kept (TRELLIS_REGISTRY_HISTORY_DAYS). */
+  registryHistoryMs: number;
   /** The embedded database's state, for /healthz (always `up` for an external one). */
   databaseHealth?: () => DatabaseHealth;
 }

@@ -34,6 +34,8 @@ export interface TrellisConfig {
   resyncMs: number;
   /** How often the rollout scheduler looks for due work (TRELLIS_ROLLOUT_TICK_MS). */
   rolloutTickMs: number;
+  /** How long the registry's operations and change log are kept. */
+  registryHistoryMs: number;
   /** External Postgres; when absent an embedded Postgres runs with its data in `dataDir`. */
   databaseUrl?: string;
   dataDir: string;
@@ -233,6 +235,8 @@ export function loadConfig(env: Env): TrellisConfig {
     xdsAdvertise: hostPort(env, 'TRELLIS_XDS_ADVERTISE_ADDRESS'),
     resyncMs: integer(env, 'TRELLIS_XDS_RESYNC_SECONDS', 5, 1, 3600) * 1000,
     rolloutTickMs: integer(env, 'TRELLIS_ROLLOUT_TICK_MS', 250, 10, 60_000),
+    registryHistoryMs:
+      integer(env, 'TRELLIS_REGISTRY_HISTORY_DAYS', 7, 1, 3650) * 24 * 60 * 60 * 1000,
     httpHost,
     httpPort: integer(env, 'TRELLIS_HTTP_PORT', 8080, 0, 65535),
     httpLimits: {

@@ -168,6 +168,7 @@ export async function startControlPlane(
           accountId: config.accountId,
           limits: config.limits,
           proxyStatusGraceSeconds: config.xds.statusGraceSeconds,
+          registryHistoryMs: config.registryHistoryMs,
           databaseHealth: () => database.health(),
           xdsAddress: config.xdsAdvertise ?? {
             host: ['0.0.0.0', '::'].includes(config.xds.host) ? '127.0.0.1' : config.xds.host,

@@ -13,6 +13,7 @@ import { Rollouts1764547200000 } from './migrations/1764547200000-rollouts';
 import { AccessKeys1765200000000 } from './migrations/1765200000000-access-keys';
 import { CertificatesAndDiagnostics1765400000000 } from './migrations/1765400000000-certificates-and-diagnostics';
 import { ServiceRegistry1765300000000 } from './migrations/1765300000000-service-registry';
+import { RegistryHistoryIndex1766300000000 } from './migrations/1766300000000-registry-history-index';
 
 export interface PoolOptions {
   poolSize?: number;
@@ -43,6 +44,7 @@ export function createDataSource(url: string, pool: PoolOptions | number = {}): 
       AccessKeys1765200000000,
       CertificatesAndDiagnostics1765400000000,
       ServiceRegistry1765300000000,
+      RegistryHistoryIndex1766300000000,
     ],
     synchronize: false,
     migrationsRun: false,

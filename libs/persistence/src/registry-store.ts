@@ -110,6 +110,9 @@ export interface ServiceInstances {
   instances: RegistryInstance[];
 }
 
+/** Rows one purge statement deletes at most. */
+const PURGE_BATCH = 10_000;
+
 /**
  * The only code that reads and writes the service registry in Postgres. Kept apart from
  * MeshStore: registry writes serialise per service (its row lock), not per mesh.
@@ -122,6 +125,31 @@ export class RegistryStore {
     return withDatabaseErrors(() =>
       this.dataSource.transaction((manager) => work(new RegistryWriteTransaction(manager))),
     );
+  }
+
+  /**
+   * Deletes operations last updated, and change-log rows written, before `cutoff`, in batches
+   * so that no statement holds locks for long. Returns how many of each went.
+   */
+  purgeHistory(cutoff: Date): Promise<{ operations: number; changes: number }> {
+    return withDatabaseErrors(async () => {
+      const purge = async (table: string, column: string): Promise<number> => {
+        let total = 0;
+        for (;;) {
+          const [, deleted]: [unknown, number] = await this.dataSource.query(
+            `DELETE FROM ${table} WHERE ctid = ANY(ARRAY(
+               SELECT ctid FROM ${table} WHERE ${column} < $1 LIMIT ${PURGE_BATCH}))`,
+            [cutoff],
+          );
+          total += deleted;
+          if (deleted < PURGE_BATCH) return total;
+        }
+      };
+      return {
+        operations: await purge('registry_operation', 'updated_at'),
+        changes: await purge('registry_change', 'created_at'),
+      };
+    });
   }
 
   namespace(id: string): Promise<RegistryNamespace | undefined> {
