@@ -1,11 +1,21 @@
 import { UpdateRouteCommand } from '@aws-sdk/client-app-mesh';
 import { Client } from 'pg';
+import {
+  DeregisterInstanceCommand,
+  RegisterInstanceCommand,
+} from '@aws-sdk/client-servicediscovery';
 import { createCanaryMesh, putWeights } from './support/canary-mesh';
 import {
   startTestControlPlane,
   uniqueMeshName,
   type TestControlPlane,
 } from './support/control-plane';
+import {
+  createHttpNamespace,
+  createService,
+  serviceDiscoveryClient,
+  uniqueNamespaceName,
+} from './support/registry';
 
 /**
  * Every writer takes the one write path, so the weights API costs no more Postgres round trips
@@ -80,5 +90,33 @@ describe('one write path', () => {
     // BEGIN, lock + reads, update + revision + change log + NOTIFY, COMMIT; UpdateRoute adds
     // its client token's claim and completion.
     expect({ updateRoute, setWeights }).toEqual({ updateRoute: 6, setWeights: 4 });
+  });
+
+  it('registers and deregisters a Cloud Map instance in as few round trips as UpdateRoute', async () => {
+    const cloudMap = serviceDiscoveryClient(trellis.httpUrl);
+    try {
+      const namespaceId = await createHttpNamespace(cloudMap, uniqueNamespaceName('write-path'));
+      const serviceId = await createService(cloudMap, namespaceId, 'tasks');
+      const register = await fewestStatements(async (i) => {
+        await cloudMap.send(
+          new RegisterInstanceCommand({
+            ServiceId: serviceId,
+            InstanceId: `task-${i}`,
+            Attributes: { AWS_INSTANCE_IPV4: '10.0.0.1', AWS_INSTANCE_PORT: '8080' },
+          }),
+        );
+      });
+      const deregister = await fewestStatements(async (i) => {
+        await cloudMap.send(
+          new DeregisterInstanceCommand({ ServiceId: serviceId, InstanceId: `task-${i}` }),
+        );
+      });
+      // BEGIN; the service locked with the instance and the clock; the instance, revision,
+      // change log, operation and NOTIFY; COMMIT. RegisterInstance adds its CreatorRequestId's
+      // claim and completion (the SDK always sends one), as UpdateRoute does its client token.
+      expect({ register, deregister }).toEqual({ register: 6, deregister: 4 });
+    } finally {
+      cloudMap.destroy();
+    }
   });
 });

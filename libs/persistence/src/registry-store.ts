@@ -96,6 +96,13 @@ export interface RegistryChange {
   after: unknown;
 }
 
+/** What an instance write changes besides the revision and change log (see recordChange). */
+export interface InstanceWrites {
+  instance?: { put: RegistryInstance } | { remove: string };
+  /** The operation the write answers with, already complete. */
+  operation?: RegistryOperation;
+}
+
 /** A service's identity and revision, for replicas comparing what they loaded. */
 export interface ServiceRevision {
   serviceId: string;
@@ -388,6 +395,31 @@ export class RegistryWriteTransaction {
     return rows[0] && toService(rows[0]);
   }
 
+  /**
+   * {@link lockService}, one of its instances (by id) and the database's clock, in one round
+   * trip: what every instance write reads before it writes.
+   */
+  async lockServiceInstance(
+    serviceId: string,
+    instanceId: string,
+  ): Promise<{ service: RegistryService; instance?: RegistryInstance; now: Date } | undefined> {
+    const rows: Array<ServiceRow & { db_now: Date; instance: InstanceJson | null }> =
+      await this.manager.query(
+        `SELECT ${SERVICE_COLUMNS}, now() AS db_now,
+           (SELECT to_json(i) FROM registry_instance i
+            WHERE i.service_id = s.id AND i.id = $2) AS instance
+         FROM ${SERVICE_FROM} WHERE s.id = $1 FOR UPDATE OF s`,
+        [serviceId, instanceId],
+      );
+    const row = rows[0];
+    if (!row) return undefined;
+    return {
+      service: toService(row),
+      instance: row.instance ? toInstance(fromJson(row.instance)) : undefined,
+      now: row.db_now,
+    };
+  }
+
   async namespaceIdByName(name: string): Promise<string | undefined> {
     const rows: Array<{ id: string }> = await this.manager.query(
       'SELECT id FROM registry_namespace WHERE name = $1',
@@ -525,43 +557,6 @@ export class RegistryWriteTransaction {
     return services[0]?.tags;
   }
 
-  async instance(serviceId: string, id: string): Promise<RegistryInstance | undefined> {
-    const rows: InstanceRow[] = await this.manager.query(
-      `${INSTANCE_SELECT} WHERE service_id = $1 AND id = $2`,
-      [serviceId, id],
-    );
-    return rows[0] && toInstance(rows[0]);
-  }
-
-  /** Registers or re-registers (replacing attributes, health and lease) an instance. */
-  async putInstance(instance: RegistryInstance): Promise<void> {
-    await this.manager.query(
-      `INSERT INTO registry_instance (service_id, id, attributes, creator_request_id, custom_health,
-         lease_expires_at, created_at, updated_at)
-       VALUES ($1, $2, $3::json, $4, $5, $6, $7, $8)
-       ON CONFLICT (service_id, id) DO UPDATE SET attributes = EXCLUDED.attributes,
-         creator_request_id = EXCLUDED.creator_request_id, custom_health = EXCLUDED.custom_health,
-         lease_expires_at = EXCLUDED.lease_expires_at, updated_at = EXCLUDED.updated_at`,
-      [
-        instance.serviceId,
-        instance.id,
-        JSON.stringify(instance.attributes),
-        instance.creatorRequestId ?? null,
-        instance.customHealth ?? null,
-        instance.leaseExpiresAt ?? null,
-        instance.createdAt,
-        instance.updatedAt,
-      ],
-    );
-  }
-
-  async deleteInstance(serviceId: string, id: string): Promise<void> {
-    await this.manager.query('DELETE FROM registry_instance WHERE service_id = $1 AND id = $2', [
-      serviceId,
-      id,
-    ]);
-  }
-
   async setCustomHealth(serviceId: string, id: string, health: CustomHealth): Promise<void> {
     await this.manager.query(
       `UPDATE registry_instance SET custom_health = $3, updated_at = now()
@@ -587,12 +582,6 @@ export class RegistryWriteTransaction {
       [serviceId, ttlSeconds, instanceId ?? null],
     );
     return rows[0]?.lease_expires_at ?? undefined;
-  }
-
-  /** The database's clock: leases are measured by it, whichever replica renews them. */
-  async now(): Promise<Date> {
-    const rows: Array<{ now: Date }> = await this.manager.query('SELECT now() AS now');
-    return rows[0]!.now;
   }
 
   async countInstances(serviceId: string): Promise<number> {
@@ -631,32 +620,69 @@ export class RegistryWriteTransaction {
 
   /**
    * Increments the service's revision, appends the change-log row and queues a NOTIFY that
-   * Postgres delivers when (and only if) the transaction commits. Call it before deleting the
-   * service. Returns the revision.
+   * Postgres delivers when (and only if) the transaction commits; with `writes`, also puts or
+   * deletes the instance and records the operation, all in the same statement (one round trip
+   * while the service is locked). Call it before deleting the service. Returns the revision.
    */
-  async recordChange(change: RegistryChange): Promise<number> {
-    const rows: Array<{ revision: string }> = await this.manager.query(
-      `WITH next AS (
+  async recordChange(change: RegistryChange, writes: InstanceWrites = {}): Promise<number> {
+    const parameters: unknown[] = [
+      change.service.id,
+      change.service.namespaceName,
+      change.service.name,
+      change.instanceId ?? null,
+      change.operation,
+      change.actor,
+      jsonOrNull(change.before),
+      jsonOrNull(change.after),
+      REGISTRY_CHANGES_CHANNEL,
+    ];
+    const at = (value: unknown): string => `$${parameters.push(value)}`;
+    const ctes = [
+      `next AS (
          UPDATE registry_service SET revision = revision + 1 WHERE id = $1 RETURNING revision
-       ), logged AS (
+       )`,
+      `logged AS (
          INSERT INTO registry_change (service_id, revision, namespace_name, service_name,
            instance_id, operation, actor, before, after, created_at)
          SELECT $1, revision, $2, $3, $4, $5, $6, $7::json, $8::json, now() FROM next
-       )
+       )`,
+    ];
+    const { instance, operation } = writes;
+    if (instance && 'put' in instance) {
+      const put = instance.put;
+      ctes.push(`put AS (
+         INSERT INTO registry_instance (service_id, id, attributes, creator_request_id,
+           custom_health, lease_expires_at, created_at, updated_at)
+         VALUES (${at(put.serviceId)}, ${at(put.id)}, ${at(JSON.stringify(put.attributes))}::json,
+           ${at(put.creatorRequestId ?? null)}, ${at(put.customHealth ?? null)},
+           ${at(put.leaseExpiresAt ?? null)}::timestamptz, ${at(put.createdAt)}::timestamptz,
+           ${at(put.updatedAt)}::timestamptz)
+         ON CONFLICT (service_id, id) DO UPDATE SET attributes = EXCLUDED.attributes,
+           creator_request_id = EXCLUDED.creator_request_id,
+           custom_health = EXCLUDED.custom_health, lease_expires_at = EXCLUDED.lease_expires_at,
+           updated_at = EXCLUDED.updated_at
+       )`);
+    } else if (instance) {
+      ctes.push(`removed AS (
+         DELETE FROM registry_instance WHERE service_id = $1 AND id = ${at(instance.remove)}
+       )`);
+    }
+    if (operation) {
+      ctes.push(`operation AS (
+         INSERT INTO registry_operation (id, type, status, targets, namespace_id, service_id,
+           created_at, updated_at)
+         VALUES (${at(operation.id)}, ${at(operation.type)}, ${at(operation.status)},
+           ${at(JSON.stringify(operation.targets))}::json, ${at(operation.namespaceId ?? null)},
+           ${at(operation.serviceId ?? null)}, ${at(operation.createdAt)}::timestamptz,
+           ${at(operation.updatedAt)}::timestamptz)
+       )`);
+    }
+    const rows: Array<{ revision: string }> = await this.manager.query(
+      `WITH ${ctes.join(', ')}
        SELECT revision, pg_notify($9, json_build_object('namespace', $2::text,
          'service', $3::text, 'serviceId', $1::text, 'revision', revision)::text)
        FROM next`,
-      [
-        change.service.id,
-        change.service.namespaceName,
-        change.service.name,
-        change.instanceId ?? null,
-        change.operation,
-        change.actor,
-        jsonOrNull(change.before),
-        jsonOrNull(change.after),
-        REGISTRY_CHANGES_CHANNEL,
-      ],
+      parameters,
     );
     return Number(rows[0]?.revision);
   }
@@ -701,11 +727,12 @@ function toNamespace(row: NamespaceRow): RegistryNamespace {
   };
 }
 
-const SERVICE_SELECT = `SELECT s.id, s.namespace_id, n.name AS namespace_name, s.name, s.arn, s.type,
+const SERVICE_COLUMNS = `s.id, s.namespace_id, n.name AS namespace_name, s.name, s.arn, s.type,
     s.description, s.dns_config, s.health_check_config, s.health_check_custom_config,
     s.creator_request_id, s.tags, s.lease_ttl_seconds, s.revision, s.created_at, s.updated_at,
-    (SELECT count(*)::int FROM registry_instance i WHERE i.service_id = s.id) AS instance_count
-  FROM registry_service s JOIN registry_namespace n ON n.id = s.namespace_id`;
+    (SELECT count(*)::int FROM registry_instance i WHERE i.service_id = s.id) AS instance_count`;
+const SERVICE_FROM = `registry_service s JOIN registry_namespace n ON n.id = s.namespace_id`;
+const SERVICE_SELECT = `SELECT ${SERVICE_COLUMNS} FROM ${SERVICE_FROM}`;
 
 interface ServiceRow {
   id: string;
@@ -761,6 +788,22 @@ interface InstanceRow {
   lease_expires_at: Date | null;
   created_at: Date;
   updated_at: Date;
+}
+
+/** An instance row as `to_json` gives it: timestamps are strings. */
+type InstanceJson = Omit<InstanceRow, 'lease_expires_at' | 'created_at' | 'updated_at'> & {
+  lease_expires_at: string | null;
+  created_at: string;
+  updated_at: string;
+};
+
+function fromJson(json: InstanceJson): InstanceRow {
+  return {
+    ...json,
+    lease_expires_at: json.lease_expires_at === null ? null : new Date(json.lease_expires_at),
+    created_at: new Date(json.created_at),
+    updated_at: new Date(json.updated_at),
+  };
 }
 
 function toInstance(row: InstanceRow): RegistryInstance {

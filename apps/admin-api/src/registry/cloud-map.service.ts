@@ -337,16 +337,15 @@ export class CloudMapService {
     return this.store.write(async (tx) => {
       const replay = await this.claim(tx, 'RegisterInstance', input.CreatorRequestId, input);
       if (replay) return replay;
-      const service = await tx.lockService(input.ServiceId);
-      if (!service) throw serviceNotFound(input.ServiceId);
+      const locked = await tx.lockServiceInstance(input.ServiceId, input.InstanceId);
+      if (!locked) throw serviceNotFound(input.ServiceId);
+      const { service, instance: before, now } = locked;
       checkAttributesForDns(service, input.Attributes);
-      const before = await tx.instance(service.id, input.InstanceId);
       if (!before && service.instanceCount >= REGISTRY_LIMITS.instancesPerService) {
         throw new ResourceLimitExceeded(
           `Service ${service.id} has ${service.instanceCount} instances, the most Trellis allows (${REGISTRY_LIMITS.instancesPerService})`,
         );
       }
-      const now = await tx.now();
       const initialHealth =
         input.Attributes.AWS_INIT_HEALTH_STATUS === 'UNHEALTHY' ? 'UNHEALTHY' : 'HEALTHY';
       const instance: RegistryInstance = {
@@ -362,23 +361,23 @@ export class CloudMapService {
         createdAt: before?.createdAt ?? now,
         updatedAt: now,
       };
-      await tx.putInstance(instance);
-      await tx.recordChange({
+      const operation = newOperation(
+        'REGISTER_INSTANCE',
+        { INSTANCE: instance.id, SERVICE: service.id },
         service,
-        instanceId: instance.id,
-        operation: 'REGISTER_INSTANCE',
-        actor,
-        before: before && instanceSnapshot(before),
-        after: instanceSnapshot(instance),
-      });
-      const output = {
-        OperationId: await this.operation(
-          tx,
-          'REGISTER_INSTANCE',
-          { INSTANCE: instance.id, SERVICE: service.id },
+      );
+      await tx.recordChange(
+        {
           service,
-        ),
-      };
+          instanceId: instance.id,
+          operation: 'REGISTER_INSTANCE',
+          actor,
+          before: before && instanceSnapshot(before),
+          after: instanceSnapshot(instance),
+        },
+        { instance: { put: instance }, operation },
+      );
+      const output = { OperationId: operation.id };
       await this.complete(tx, 'RegisterInstance', input.CreatorRequestId, output);
       return output;
     });
@@ -386,27 +385,27 @@ export class CloudMapService {
 
   DeregisterInstance(input: DeregisterInstanceRequest, actor: string): Promise<Output> {
     return this.store.write(async (tx) => {
-      const service = await tx.lockService(input.ServiceId);
-      if (!service) throw serviceNotFound(input.ServiceId);
-      const instance = await tx.instance(service.id, input.InstanceId);
+      const locked = await tx.lockServiceInstance(input.ServiceId, input.InstanceId);
+      if (!locked) throw serviceNotFound(input.ServiceId);
+      const { service, instance } = locked;
       if (!instance) throw instanceNotFound(service.id, input.InstanceId);
-      await tx.deleteInstance(service.id, instance.id);
-      await tx.recordChange({
+      const operation = newOperation(
+        'DEREGISTER_INSTANCE',
+        { INSTANCE: instance.id, SERVICE: service.id },
         service,
-        instanceId: instance.id,
-        operation: 'DEREGISTER_INSTANCE',
-        actor,
-        before: instanceSnapshot(instance),
-        after: null,
-      });
-      return {
-        OperationId: await this.operation(
-          tx,
-          'DEREGISTER_INSTANCE',
-          { INSTANCE: instance.id, SERVICE: service.id },
+      );
+      await tx.recordChange(
+        {
           service,
-        ),
-      };
+          instanceId: instance.id,
+          operation: 'DEREGISTER_INSTANCE',
+          actor,
+          before: instanceSnapshot(instance),
+          after: null,
+        },
+        { instance: { remove: instance.id }, operation },
+      );
+      return { OperationId: operation.id };
     });
   }
 
@@ -471,9 +470,9 @@ export class CloudMapService {
     actor: string,
   ): Promise<Output> {
     return this.store.write(async (tx) => {
-      const service = await tx.lockService(input.ServiceId);
-      if (!service) throw serviceNotFound(input.ServiceId);
-      const instance = await tx.instance(service.id, input.InstanceId);
+      const locked = await tx.lockServiceInstance(input.ServiceId, input.InstanceId);
+      if (!locked) throw serviceNotFound(input.ServiceId);
+      const { service, instance } = locked;
       if (!instance) throw instanceNotFound(service.id, input.InstanceId);
       if (!service.healthCheckCustomConfig) {
         throw new CustomHealthNotFound(
@@ -631,16 +630,15 @@ export class CloudMapService {
     actor: string,
   ): Promise<{ leaseExpiresAt: Date }> {
     return this.store.write(async (tx) => {
-      const service = await tx.lockService(serviceId);
-      if (!service) throw serviceNotFound(serviceId);
+      const locked = await tx.lockServiceInstance(serviceId, instanceId);
+      if (!locked) throw serviceNotFound(serviceId);
+      const { service, instance, now } = locked;
       if (service.leaseTtlSeconds === undefined) {
         throw new InvalidInput(
           `Service ${serviceId} has no lease TTL; set one with PUT /v1/registry/services/${serviceId}/lease`,
         );
       }
-      const instance = await tx.instance(service.id, instanceId);
       if (!instance) throw instanceNotFound(service.id, instanceId);
-      const now = await tx.now();
       const leaseExpiresAt = (await tx.renewLeases(
         service.id,
         service.leaseTtlSeconds,
@@ -804,19 +802,9 @@ export class CloudMapService {
     targets: Record<string, string>,
     service?: RegistryService,
   ): Promise<string> {
-    const now = new Date();
-    const id = `${randomBytes(16).toString('hex')}-${randomBytes(4).toString('hex')}`;
-    await tx.insertOperation({
-      id,
-      type,
-      status: 'SUCCESS',
-      targets,
-      namespaceId: targets.NAMESPACE ?? service?.namespaceId,
-      serviceId: service?.id,
-      createdAt: now,
-      updatedAt: now,
-    });
-    return id;
+    const operation = newOperation(type, targets, service);
+    await tx.insertOperation(operation);
+    return operation.id;
   }
 
   private async existingService(id: string): Promise<RegistryService> {
@@ -1073,4 +1061,23 @@ function instanceNotFound(serviceId: string, id: string): InstanceNotFound {
 
 function resourceNotFound(arn: string): ResourceNotFoundException {
   return new ResourceNotFoundException(`No namespace or service with ARN ${arn}`);
+}
+
+/** An operation that has already succeeded (Trellis completes every write before answering). */
+function newOperation(
+  type: string,
+  targets: Record<string, string>,
+  service?: RegistryService,
+): RegistryOperation {
+  const now = new Date();
+  return {
+    id: `${randomBytes(16).toString('hex')}-${randomBytes(4).toString('hex')}`,
+    type,
+    status: 'SUCCESS',
+    targets,
+    namespaceId: targets.NAMESPACE ?? service?.namespaceId,
+    serviceId: service?.id,
+    createdAt: now,
+    updatedAt: now,
+  };
 }
