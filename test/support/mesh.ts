@@ -245,13 +245,17 @@ export function routeWeights(
 
 export type AdsProtocol = 'sotw' | 'delta';
 
-/** The node an App Mesh Envoy image sends: id and cluster from APPMESH_RESOURCE_ARN. */
+/**
+ * The node an App Mesh Envoy image sends: id and cluster from APPMESH_RESOURCE_ARN, a virtual
+ * node's (`mesh/<mesh>/virtualNode/<name>`) unless `resourceType` says it is a gateway's.
+ */
 export function envoyNode(
   meshName: string,
-  virtualNode: string,
+  name: string,
   metadata?: Record<string, unknown>,
+  resourceType: 'virtualNode' | 'virtualGateway' = 'virtualNode',
 ): Node {
-  const id = `mesh/${meshName}/virtualNode/${virtualNode}`;
+  const id = `mesh/${meshName}/${resourceType}/${name}`;
   return {
     id,
     cluster: id,

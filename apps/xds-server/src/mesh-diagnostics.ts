@@ -7,7 +7,7 @@ import {
   type StoredDiagnostic,
 } from '../../../libs/persistence/src/mesh-diagnostics-store';
 import type { MeshReader } from '../../../libs/persistence/src/mesh-reader';
-import { meshSnapshot } from '../../../libs/translator/src/mesh-snapshot';
+import { meshSnapshot, type ProxyTarget } from '../../../libs/translator/src/mesh-snapshot';
 import { proxyIr } from '../../../libs/translator/src/translate';
 import type { XdsEngine } from '../../../libs/xds/src/xds-engine';
 import type { ServedCertificates } from './served-certificates';
@@ -139,12 +139,21 @@ export class MeshDiagnosticsPublisher {
       ...(certificates !== undefined && { certificates }),
     };
     const found = new Map<string, StoredDiagnostic>();
-    for (const virtualNode of snapshot.virtualNodes.keys()) {
-      const { errors } = proxyIr(snapshot, {
-        kind: 'sidecar',
+    const tracing = { enabled: false, daemonAddress: '127.0.0.1', daemonPort: 2000 };
+    const proxies: ProxyTarget[] = [
+      ...[...snapshot.virtualNodes.keys()].map((virtualNode) => ({
+        kind: 'sidecar' as const,
         virtualNode,
-        tracing: { enabled: false, daemonAddress: '127.0.0.1', daemonPort: 2000 },
-      });
+        tracing,
+      })),
+      ...[...snapshot.virtualGateways.keys()].map((virtualGateway) => ({
+        kind: 'gateway' as const,
+        virtualGateway,
+        tracing,
+      })),
+    ];
+    for (const proxy of proxies) {
+      const { errors } = proxyIr(snapshot, proxy);
       for (const { kind, path, message } of errors) {
         found.set(JSON.stringify([kind, path, message]), { kind, resource: path, message });
       }

@@ -39,6 +39,10 @@ function rowsOf(mesh: MeshSnapshot): StoredMeshResource[] {
       routes.map((route) => row('route', router, route.name, route.spec)),
     ),
     ...[...mesh.virtualServices].map(([name, spec]) => row('virtualService', '', name, spec)),
+    ...[...mesh.virtualGateways].map(([name, spec]) => row('virtualGateway', '', name, spec)),
+    ...[...mesh.gatewayRoutes].flatMap(([gateway, routes]) =>
+      routes.map((route) => row('gatewayRoute', gateway, route.name, route.spec)),
+    ),
   ];
 }
 

@@ -34,6 +34,11 @@ export interface SocketListenerIr {
   name: string;
   address: BindAddressIr;
   direction: 'inbound' | 'outbound';
+  /**
+   * iptables redirects the connections (sidecars): the original destination listener filter
+   * restores the address the application dialled. A gateway's listeners are dialled directly.
+   */
+  redirected: boolean;
   /** Sorted by destination port. */
   filterChains: FilterChainIr[];
   /** For connections no filter chain matches; unset closes them. */
@@ -125,6 +130,17 @@ export interface RouteIr {
   name: string;
   match: RouteMatchIr;
   action: RouteActionIr;
+  /** Request headers set before the request goes upstream. */
+  requestHeadersToAdd?: HeaderValueIr[];
+  /** Request headers removed before the request goes upstream. */
+  requestHeadersToRemove?: string[];
+}
+
+export interface HeaderValueIr {
+  name: string;
+  value: string;
+  /** Replace a value the request carries (true) or add another one (false). */
+  overwrite: boolean;
 }
 
 export interface RouteMatchIr {
@@ -157,6 +173,17 @@ export interface RouteActionIr {
   /** gRPC clients read the deadline from max_stream_duration (gRFC A31), not the timeout. */
   maxStreamDurationMs?: number;
   retry?: RetryIr;
+  rewrite?: RewriteIr;
+}
+
+/** What a route changes in the request before it goes upstream (gateway routes). */
+export interface RewriteIr {
+  /** Replaces the prefix the route matched. */
+  prefix?: string;
+  /** Replaces the whole path (the query string stays). */
+  path?: string;
+  /** Replaces the Host (`:authority`) header. */
+  host?: string;
 }
 
 /** One cluster, or clusters by weight (App Mesh routes, sorted by name). */

@@ -94,6 +94,51 @@ export const PASSTHROUGH_ROUTE = 'passthrough';
 /** The inbound virtual host: every request that reached the ingress port goes to the app. */
 export const INGRESS_VIRTUAL_HOST = 'ingress';
 
+// Virtual gateways (App Mesh user guide, "Envoy metrics"; appmesh.md §6.4): a listener per gateway
+// listener, whose routes rewrite the request and send it to the gateway's own egress listener over
+// a "self redirect" cluster; the egress listener routes it to the target virtual service's provider
+// with that provider's routes and weights, as a sidecar's egress would.
+
+/** `lds_ingress_0.0.0.0_<port>`: a gateway listener, named by the port it binds. */
+export function gatewayListenerName(port: number): string {
+  return `lds_ingress_0.0.0.0_${port}`;
+}
+
+/**
+ * The gateway's egress listener. It binds the loopback address only: a client outside must not
+ * reach the mesh's services without going through the gateway routes, so it is named for the
+ * loopback address rather than App Mesh's `0.0.0.0`.
+ */
+export const GATEWAY_EGRESS_LISTENER = 'lds_egress_127.0.0.1_15001';
+
+/**
+ * The gateway egress listener's route configuration: one for every target, which the request's
+ * `GATEWAY_TARGET_HEADER` selects, so HTTP, HTTP/2 and gRPC targets share it.
+ */
+export const GATEWAY_EGRESS_ROUTE_CONFIGURATION = 'rds_egress_self_redirect_15001';
+
+/**
+ * Set by the gateway route on the request (replacing any value a client sent), read by the egress
+ * routes to pick the target `<virtualService>:<port>`, and removed before the request leaves: the
+ * Host header cannot carry the target, since a gateway route may keep the client's Host.
+ */
+export const GATEWAY_TARGET_HEADER = 'x-trellis-gateway-target';
+
+/**
+ * `cds_ingress_<mesh>_<gateway>_self_redirect[_<listenerPort>]_<protocol>_15001`: from one gateway
+ * listener to the gateway's egress listener, speaking the listener's protocol. App Mesh names the
+ * listener port only when the gateway has several listeners; with one it is unique anyway.
+ */
+export function selfRedirectClusterName(
+  mesh: string,
+  gateway: string,
+  protocol: PortProtocol,
+  listenerPort: number | undefined,
+): string {
+  const listener = listenerPort === undefined ? '' : `_${listenerPort}`;
+  return `cds_ingress_${mesh}_${gateway}_self_redirect${listener}_${protocol}_${EGRESS_PORT}`;
+}
+
 /**
  * The static cluster the App Mesh Envoy bootstrap adds for the local SDS agent (SPIRE) when
  * `APPMESH_SDS_SOCKET_PATH` is set; SDS secrets are fetched through it.

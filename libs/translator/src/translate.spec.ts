@@ -102,20 +102,3 @@ describe('golden files', () => {
     expect(orphanedOutputs()).toEqual([]);
   });
 });
-
-describe('proxy kinds', () => {
-  it('answers a virtual gateway with no resources and says why, until gateways are served', () => {
-    const { mesh } = readCase(caseNames()[0]!);
-    const tracing = { enabled: false, daemonAddress: '127.0.0.1', daemonPort: 2000 };
-    expect(translate(mesh, { kind: 'gateway', virtualGateway: 'ingress', tracing })).toEqual({
-      resources: [],
-      errors: [
-        {
-          kind: 'unsupported',
-          path: 'virtualGateway/ingress',
-          message: 'virtual gateways are not served yet: this proxy receives no configuration',
-        },
-      ],
-    });
-  });
-});

@@ -3,9 +3,10 @@ import type { EnvoyMessageCache } from './envoy/message-cache';
 import { envoyResources } from './envoy/resources';
 import type { ProxyIr } from './ir';
 import type { EndpointRegistry, MeshSnapshot, ProxyTarget } from './mesh-snapshot';
+import { gatewayIr } from './mesh-to-ir/gateway';
 import { proxylessIr } from './mesh-to-ir/proxyless';
 import { sidecarIr } from './mesh-to-ir/sidecar';
-import { resourcePath, TranslationErrors, type TranslationError } from './translation-errors';
+import { TranslationErrors, type TranslationError } from './translation-errors';
 
 export interface Translation {
   resources: XdsResource[];
@@ -54,13 +55,6 @@ function proxyKindIr(
     case 'proxyless':
       return proxylessIr(mesh, proxy.virtualNode, registry, errors);
     case 'gateway':
-      // Parsed from the node id, but not translated yet: the gateway gets an empty
-      // configuration, and the reason is reported with the translation errors.
-      errors.add(
-        'unsupported',
-        resourcePath.virtualGateway(proxy.virtualGateway),
-        'virtual gateways are not served yet: this proxy receives no configuration',
-      );
-      return { listeners: [], routeConfigurations: [], clusters: [], endpoints: [], secrets: [] };
+      return gatewayIr(mesh, proxy.virtualGateway, proxy.tracing, registry, errors);
   }
 }

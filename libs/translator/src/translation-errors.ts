@@ -46,4 +46,5 @@ export const resourcePath = {
   route: (router: string, name: string) => `virtualRouter/${router}/route/${name}`,
   virtualService: (name: string) => `virtualService/${name}`,
   virtualGateway: (name: string) => `virtualGateway/${name}`,
+  gatewayRoute: (gateway: string, name: string) => `virtualGateway/${gateway}/gatewayRoute/${name}`,
 };

@@ -31,9 +31,9 @@ import { downstreamTlsTransportSocket } from './tls';
 import { xrayTracing } from './tracing';
 
 /**
- * A sidecar listener. iptables redirects the application's connections to it, so the original
- * destination listener filter restores the address the application dialled: filter chains match
- * on that port.
+ * A listener bound to a port. When iptables redirects the application's connections to it
+ * (sidecars), the original destination listener filter restores the address the application
+ * dialled: filter chains match on that port.
  * https://www.envoyproxy.io/docs/envoy/latest/configuration/listeners/listener_filters/original_dst_filter
  */
 export function socketListener(listener: SocketListenerIr): Listener {
@@ -48,13 +48,18 @@ export function socketListener(listener: SocketListenerIr): Listener {
     ...(listener.defaultFilterChain !== undefined && {
       defaultFilterChain: filterChain(listener.defaultFilterChain),
     }),
-    listenerFilters: [
-      originalDstListenerFilter(),
-      ...(listener.filterChains.some(readsTlsHandshake) ? [tlsInspectorListenerFilter()] : []),
-    ],
+    ...listenerFilters(listener),
     trafficDirection:
       listener.direction === 'inbound' ? TrafficDirection.INBOUND : TrafficDirection.OUTBOUND,
   };
+}
+
+function listenerFilters(listener: SocketListenerIr): Pick<Listener, 'listenerFilters'> {
+  const filters = [
+    ...(listener.redirected ? [originalDstListenerFilter()] : []),
+    ...(listener.filterChains.some(readsTlsHandshake) ? [tlsInspectorListenerFilter()] : []),
+  ];
+  return filters.length > 0 ? { listenerFilters: filters } : {};
 }
 
 export function originalDstListenerFilter(): ListenerFilter {

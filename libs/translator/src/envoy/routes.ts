@@ -1,3 +1,7 @@
+import {
+  HeaderValueOption_HeaderAppendAction,
+  type HeaderValueOption,
+} from '../../../envoy-api/generated/envoy/config/core/v3/base';
 import { RouteConfiguration } from '../../../envoy-api/generated/envoy/config/route/v3/route';
 import type {
   HeaderMatcher,
@@ -15,8 +19,10 @@ import { packAny } from '../../../envoy-api/src/any';
 import type {
   DestinationIr,
   HeaderMatchIr,
+  HeaderValueIr,
   QueryParameterMatchIr,
   RetryIr,
+  RewriteIr,
   RouteActionIr,
   RouteConfigurationIr,
   RouteIr,
@@ -46,6 +52,23 @@ export function route(ir: RouteIr): Route {
     name: ir.name,
     match: routeMatch(ir.match),
     action: { $case: 'route', value: routeAction(ir.action) },
+    ...(ir.requestHeadersToAdd !== undefined &&
+      ir.requestHeadersToAdd.length > 0 && {
+        requestHeadersToAdd: ir.requestHeadersToAdd.map(headerValueOption),
+      }),
+    ...(ir.requestHeadersToRemove !== undefined &&
+      ir.requestHeadersToRemove.length > 0 && {
+        requestHeadersToRemove: [...ir.requestHeadersToRemove],
+      }),
+  };
+}
+
+export function headerValueOption(header: HeaderValueIr): HeaderValueOption {
+  return {
+    header: { key: header.name, value: header.value },
+    appendAction: header.overwrite
+      ? HeaderValueOption_HeaderAppendAction.OVERWRITE_IF_EXISTS_OR_ADD
+      : HeaderValueOption_HeaderAppendAction.APPEND_IF_EXISTS_OR_ADD,
   };
 }
 
@@ -126,6 +149,23 @@ export function routeAction(action: RouteActionIr): RouteAction {
     ...(action.retry !== undefined && { retryPolicy: retryPolicy(action.retry) }),
     ...(action.maxStreamDurationMs !== undefined && {
       maxStreamDuration: { maxStreamDuration: duration(action.maxStreamDurationMs) },
+    }),
+    ...(action.rewrite !== undefined && rewrite(action.rewrite)),
+  };
+}
+
+/**
+ * A path rewrite replaces the whole path: one anchored match, so the substitution happens once.
+ * https://www.envoyproxy.io/docs/envoy/latest/api-v3/config/route/v3/route_components.proto#envoy-v3-api-field-config-route-v3-routeaction-regex-rewrite
+ */
+function rewrite(ir: RewriteIr): Partial<RouteAction> {
+  return {
+    ...(ir.prefix !== undefined && { prefixRewrite: ir.prefix }),
+    ...(ir.path !== undefined && {
+      regexRewrite: { pattern: { regex: '^.*$' }, substitution: ir.path },
+    }),
+    ...(ir.host !== undefined && {
+      hostRewriteSpecifier: { $case: 'hostRewriteLiteral', value: ir.host },
     }),
   };
 }

@@ -12,21 +12,44 @@ import { compareStrings } from '../translation-errors';
  * 3. Then the route name, so the order never depends on storage order.
  */
 export function inMatchOrder<R extends NamedRoute>(routes: readonly R[]): R[] {
+  return inPriorityOrder<RouteSpec, R>(routes, (a, b) => matchLength(b) - matchLength(a));
+}
+
+/**
+ * Routes or gateway routes by `priority`, then the more specific first (`moreSpecificFirst`), then
+ * by name.
+ */
+export function inPriorityOrder<
+  S extends { priority?: number },
+  R extends { name: string; spec: S },
+>(routes: readonly R[], moreSpecificFirst: (a: S, b: S) => number): R[] {
   return [...routes].sort(
     (a, b) =>
       priorityRank(a.spec) - priorityRank(b.spec) ||
-      matchLength(b.spec) - matchLength(a.spec) ||
+      moreSpecificFirst(a.spec, b.spec) ||
       compareStrings(a.name, b.name),
   );
 }
 
 /** Unset priorities sort after 1000, the lowest settable priority. */
-function priorityRank(spec: RouteSpec): number {
+function priorityRank(spec: { priority?: number }): number {
   return spec.priority ?? 1001;
 }
 
-/** The length of what the route matches on; 0 for TCP routes, which match no path. */
-export function matchLength(spec: RouteSpec): number {
+/** What route and gateway route specs have in common: the path a route type matches. */
+interface PathMatchingSpec {
+  httpRoute?: { match: HttpPathMatching };
+  http2Route?: { match: HttpPathMatching };
+  grpcRoute?: { match: { serviceName?: string; methodName?: string } };
+}
+
+interface HttpPathMatching {
+  prefix?: string;
+  path?: { exact?: string; regex?: string };
+}
+
+/** The length of what the route (or gateway route) matches on; 0 for TCP routes, which match no path. */
+export function matchLength(spec: PathMatchingSpec): number {
   const http = spec.httpRoute ?? spec.http2Route;
   if (http !== undefined) {
     return (http.match.prefix ?? http.match.path?.exact ?? http.match.path?.regex ?? '').length;

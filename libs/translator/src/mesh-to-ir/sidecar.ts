@@ -3,6 +3,7 @@ import {
   sortedProxyIr,
   type AccessLogIr,
   type ClusterIr,
+  type DownstreamTlsIr,
   type EndpointSetIr,
   type FilterChainIr,
   type ListenerIr,
@@ -54,14 +55,18 @@ import {
 import { ServedSecrets, downstreamTls, upstreamTls, type TlsDecision } from './tls';
 import { servicePorts, type ResolvedTarget, type ServicePort } from './virtual-services';
 
-/** What every part of one sidecar's translation reads. */
-interface Sidecar {
+/** What building clusters to virtual services' targets reads, for a sidecar or a gateway. */
+export interface EgressContext {
   mesh: MeshSnapshot;
-  nodeName: string;
-  node: VirtualNodeSpec;
   registry: EndpointRegistry | undefined;
   errors: TranslationErrors;
   secrets: ServedSecrets;
+}
+
+/** What every part of one sidecar's translation reads. */
+interface Sidecar extends EgressContext {
+  nodeName: string;
+  node: VirtualNodeSpec;
   tracing?: TracingIr;
   accessLog?: AccessLogIr;
 }
@@ -132,17 +137,7 @@ function ingressIr(sidecar: Sidecar): Pick<ProxyIr, 'listeners' | 'clusters'> {
       circuitBreaker: circuitBreaker(listener.connectionPool),
     });
     const network = ingressNetwork(sidecar, listener, clusterName);
-    if (tls.kind === 'tls') {
-      // PERMISSIVE: the TLS inspector tells a TLS handshake from plaintext, so TLS connections
-      // take the TLS chain and the rest the plaintext one (App Mesh's staged TLS rollout).
-      chains.push({
-        destinationPort: port,
-        ...(permissive && { transportProtocol: 'tls' as const }),
-        tls: tls.tls,
-        network,
-      });
-    }
-    if (tls.kind !== 'tls' || permissive) chains.push({ destinationPort: port, network });
+    chains.push(...listenerFilterChains(tls, permissive, network, port));
   });
   if (chains.length === 0) return { listeners: [], clusters };
   return {
@@ -152,11 +147,37 @@ function ingressIr(sidecar: Sidecar): Pick<ProxyIr, 'listeners' | 'clusters'> {
         name: INGRESS_LISTENER,
         address: bindAddress(preference, INGRESS_PORT),
         direction: 'inbound',
+        redirected: true,
         filterChains: chains.sort(byFilterChainMatch),
       },
     ],
     clusters,
   };
+}
+
+/**
+ * The filter chains of one listener under its TLS mode. PERMISSIVE: the TLS inspector tells a TLS
+ * handshake from plaintext, so TLS connections take the TLS chain and the rest the plaintext one
+ * (App Mesh's staged TLS rollout). A certificate that cannot be served leaves STRICT unserved.
+ */
+export function listenerFilterChains(
+  tls: TlsDecision<DownstreamTlsIr>,
+  permissive: boolean,
+  network: FilterChainIr['network'],
+  destinationPort?: number,
+): FilterChainIr[] {
+  const chains: FilterChainIr[] = [];
+  const port = destinationPort === undefined ? {} : { destinationPort };
+  if (tls.kind === 'tls') {
+    chains.push({
+      ...port,
+      ...(permissive && { transportProtocol: 'tls' as const }),
+      tls: tls.tls,
+      network,
+    });
+  }
+  if (tls.kind === 'none' || permissive) chains.push({ ...port, network });
+  return chains;
 }
 
 function ingressNetwork(
@@ -221,7 +242,7 @@ interface EgressPort {
 }
 
 /** A cluster to a target listener, and the backend whose client policy it carries. */
-interface ClusterRequest {
+export interface ClusterRequest {
   target: ResolvedTarget;
   backend: Backend;
   tls: TlsDecision<UpstreamTlsIr>;
@@ -315,6 +336,7 @@ function egressIr(sidecar: Sidecar): Omit<ProxyIr, 'secrets'> {
             name: EGRESS_LISTENER,
             address: bindAddress(ipPreferenceOf(node, mesh.spec), EGRESS_PORT),
             direction: 'outbound',
+            redirected: true,
             filterChains: chains,
             ...(defaultFilterChain !== undefined && { defaultFilterChain }),
           },
@@ -447,8 +469,8 @@ function passthroughVirtualHost(cluster: string): VirtualHostIr {
  * The name of a target listener's cluster, recording the request. The first backend (by name) to
  * reach a cluster decides its client policy; a later backend whose policy differs is reported.
  */
-function requestCluster(
-  sidecar: Sidecar,
+export function requestCluster(
+  sidecar: EgressContext,
   requests: Map<string, ClusterRequest>,
   target: ResolvedTarget,
   backend: Backend,
@@ -476,8 +498,8 @@ function requestCluster(
   return name;
 }
 
-function egressClusters(
-  sidecar: Sidecar,
+export function egressClusters(
+  sidecar: EgressContext,
   requests: Map<string, ClusterRequest>,
 ): Pick<ProxyIr, 'clusters' | 'endpoints'> {
   const clusters: ClusterIr[] = [];
@@ -519,7 +541,7 @@ function egressClusters(
  * Filter chains by destination port, and on one port the chain with more match criteria first
  * (TLS before plaintext), so that the order is deterministic.
  */
-function byFilterChainMatch(a: FilterChainIr, b: FilterChainIr): number {
+export function byFilterChainMatch(a: FilterChainIr, b: FilterChainIr): number {
   const criteria = (chain: FilterChainIr) =>
     (chain.transportProtocol === undefined ? 0 : 1) + (chain.serverNames === undefined ? 0 : 1);
   return (a.destinationPort ?? 0) - (b.destinationPort ?? 0) || criteria(b) - criteria(a);
