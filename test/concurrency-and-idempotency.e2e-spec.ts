@@ -10,14 +10,30 @@ import {
   UpdateRouteCommand,
   type RouteSpec,
 } from '@aws-sdk/client-app-mesh';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import {
+  CreateServiceCommand,
+  ListInstancesCommand,
+  RegisterInstanceCommand,
+  type ServiceDiscoveryClient,
+} from '@aws-sdk/client-servicediscovery';
 import { RetentionJanitor } from '../apps/admin-api/src/retention-janitor';
 import {
   meshContents,
   meshRevision,
   startTestControlPlane,
+  TEST_ACCOUNT_ID,
+  TEST_REGION,
   uniqueMeshName,
   type TestControlPlane,
 } from './support/control-plane';
+import {
+  createHttpNamespace,
+  createService,
+  serviceDiscoveryClient,
+  uniqueNamespaceName,
+} from './support/registry';
 
 const weights = (blue: number): RouteSpec => ({
   httpRoute: {
@@ -214,5 +230,113 @@ describe('client token retention', () => {
     } finally {
       await trellis.close();
     }
+  });
+});
+
+describe('concurrent writers on the registry and the certificate store', () => {
+  let trellis: TestControlPlane;
+  let cloudMap: ServiceDiscoveryClient;
+  const masterKey = Buffer.alloc(32, 5).toString('base64');
+
+  beforeAll(async () => {
+    trellis = await startTestControlPlane({ TRELLIS_MASTER_KEY: masterKey });
+    cloudMap = serviceDiscoveryClient(trellis.httpUrl);
+  });
+  afterAll(async () => {
+    cloudMap.destroy();
+    await trellis.close();
+  });
+
+  async function serviceRevision(serviceId: string): Promise<number> {
+    const { rows } = await trellis.db.query<{ revision: string }>(
+      'SELECT revision FROM registry_service WHERE id = $1',
+      [serviceId],
+    );
+    return Number(rows[0]!.revision);
+  }
+
+  const registration = (ServiceId: string, InstanceId: string, CreatorRequestId?: string) =>
+    new RegisterInstanceCommand({
+      ServiceId,
+      InstanceId,
+      CreatorRequestId,
+      Attributes: { AWS_INSTANCE_IPV4: '10.1.2.3', AWS_INSTANCE_PORT: '8080' },
+    });
+
+  it('50 parallel RegisterInstance calls on one service lose none: 50 instances, 50 revisions', async () => {
+    const namespaceId = await createHttpNamespace(cloudMap, uniqueNamespaceName('race'));
+    const serviceId = await createService(cloudMap, namespaceId, 'tasks');
+    const before = await serviceRevision(serviceId);
+    const answers = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => cloudMap.send(registration(serviceId, `task-${i}`))),
+    );
+    expect(new Set(answers.map((answer) => answer.OperationId)).size).toBe(50);
+    const { Instances } = await cloudMap.send(
+      new ListInstancesCommand({ ServiceId: serviceId, MaxResults: 100 }),
+    );
+    expect(Instances).toHaveLength(50);
+    expect(await serviceRevision(serviceId)).toBe(before + 50);
+    const { rows } = await trellis.db.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM registry_change WHERE service_id = $1 AND instance_id IS NOT NULL',
+      [serviceId],
+    );
+    expect(rows[0]!.n).toBe(50);
+  });
+
+  it('50 parallel retries of one RegisterInstance (one CreatorRequestId): one write, one answer', async () => {
+    const namespaceId = await createHttpNamespace(cloudMap, uniqueNamespaceName('retry'));
+    const serviceId = await createService(cloudMap, namespaceId, 'tasks');
+    const before = await serviceRevision(serviceId);
+    const answers = await Promise.all(
+      Array.from({ length: 50 }, () =>
+        cloudMap.send(registration(serviceId, 'task-0', 'ecs-task-start-1')),
+      ),
+    );
+    expect(new Set(answers.map((answer) => answer.OperationId)).size).toBe(1);
+    expect(await serviceRevision(serviceId)).toBe(before + 1);
+  });
+
+  it('20 parallel CreateService calls with one name: 1 succeeds, 19 get ServiceAlreadyExists', async () => {
+    const namespaceId = await createHttpNamespace(cloudMap, uniqueNamespaceName('dup'));
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 20 }, () =>
+        cloudMap.send(new CreateServiceCommand({ NamespaceId: namespaceId, Name: 'orders' })),
+      ),
+    );
+    const failures = outcomes.flatMap((outcome) =>
+      outcome.status === 'rejected' ? [(outcome.reason as Error).name] : [],
+    );
+    expect(outcomes.filter((outcome) => outcome.status === 'fulfilled')).toHaveLength(1);
+    expect(failures).toEqual(Array.from({ length: 19 }, () => 'ServiceAlreadyExists'));
+  });
+
+  it('50 parallel imports under one certificate ARN: one creates it, the rest replace it, one row stays', async () => {
+    const arn = `arn:aws:acm:${TEST_REGION}:${TEST_ACCOUNT_ID}:certificate/race-${Date.now()}`;
+    const certificates = path.join(__dirname, 'fixtures', 'certificates');
+    const body = JSON.stringify({
+      certificateArn: arn,
+      certificate: readFileSync(path.join(certificates, 'colorteller.pem'), 'utf8'),
+      privateKey: readFileSync(path.join(certificates, 'colorteller.key'), 'utf8'),
+    });
+    const statuses = await Promise.all(
+      Array.from({ length: 50 }, async () => {
+        const response = await fetch(`${trellis.httpUrl}/v1/certificates`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body,
+        });
+        await response.arrayBuffer();
+        return response.status;
+      }),
+    );
+    expect(statuses.filter((status) => status === 201)).toHaveLength(1);
+    expect(statuses.filter((status) => status === 200)).toHaveLength(49);
+    const { rows } = await trellis.db.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM certificate WHERE arn = $1',
+      [arn],
+    );
+    expect(rows[0]!.n).toBe(1);
+    const stored = await fetch(`${trellis.httpUrl}/v1/certificates/${encodeURIComponent(arn)}`);
+    expect(stored.status).toBe(200);
   });
 });

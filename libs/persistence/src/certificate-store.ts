@@ -46,11 +46,10 @@ export class CertificateStore {
   put(record: CertificateRecord): Promise<{ info: CertificateInfo; replaced: boolean }> {
     return withDatabaseErrors(() =>
       this.dataSource.transaction(async (manager) => {
-        const [existing] = await manager.query<Array<{ kind: string }>>(
-          'SELECT kind FROM certificate WHERE arn = $1 FOR UPDATE',
-          [record.arn],
-        );
-        const [info] = await manager.query<CertificateInfo[]>(
+        // Whether this statement inserted the row or updated it (xmax is 0 only for a new
+        // row version): a read before the upsert would see no row for every concurrent first
+        // import, and each would answer "created".
+        const [row] = await manager.query<Array<CertificateInfo & { inserted: boolean }>>(
           `INSERT INTO certificate
              (arn, kind, certificate_chain, private_key_sealed, subject, not_before, not_after)
            VALUES ($1, $2, $3, $4, $5, $6, $7)
@@ -59,7 +58,7 @@ export class CertificateStore {
              private_key_sealed = EXCLUDED.private_key_sealed, subject = EXCLUDED.subject,
              not_before = EXCLUDED.not_before, not_after = EXCLUDED.not_after,
              seq = nextval('certificate_seq'), updated_at = now()
-           RETURNING ${INFO_COLUMNS}`,
+           RETURNING ${INFO_COLUMNS}, (xmax = 0) AS inserted`,
           [
             record.arn,
             record.kind,
@@ -71,7 +70,8 @@ export class CertificateStore {
           ],
         );
         await this.notify(manager);
-        return { info: info!, replaced: existing !== undefined };
+        const { inserted, ...info } = row!;
+        return { info, replaced: !inserted };
       }),
     );
   }
