@@ -1,4 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
+import * as http2 from 'node:http2';
 import { LISTENER } from '../libs/xds-types/src/resource-types';
 import { appMeshClient, uniqueMeshName } from './support/control-plane';
 import {
@@ -132,6 +133,90 @@ describe('xDS under hostile and churning proxies', () => {
       expect(metrics).toMatch(/^trellis_xds_unknown_type_requests_total(\{[^}]*\})? [1-9]/m);
     } finally {
       client.close();
+    }
+  });
+});
+
+describe('xDS streams per HTTP/2 connection', () => {
+  const CAP = 3;
+  let server: ServerProcess;
+  let port: number;
+
+  beforeAll(async () => {
+    server = await startServerProcess({
+      DATABASE_URL: process.env.DATABASE_URL!,
+      TRELLIS_XDS_MAX_STREAMS_PER_CONNECTION: String(CAP),
+    });
+    port = xdsPortOf(server);
+  });
+  afterAll(() => stopServerProcess(server));
+
+  it('serves TRELLIS_XDS_MAX_STREAMS_PER_CONNECTION streams of one connection; a client waits or is refused for more, other connections are served', async () => {
+    const meshName = uniqueMeshName('cap');
+    await createCanaryMesh(appMeshClient(server.httpUrl), meshName, { 'web-v1': 100, 'web-v2': 0 });
+    const node = (i: number) => envoyNode(meshName, `web-v${1 + (i % 2)}`);
+    // Clients of one address and credentials share one HTTP/2 connection (grpc-js' subchannel
+    // pool): CAP + 2 streams on it.
+    const crowded = Array.from({ length: CAP + 2 }, (_, i) => new SotwAdsClient(port, node(i)));
+    const served = new Set<number>();
+    const firstResponses = crowded.map((client, i) => {
+      client.subscribe(LISTENER, []);
+      return client.next().then(
+        () => served.add(i),
+        () => undefined,
+      );
+    });
+    const alone = new SotwAdsClient(port, node(0), {
+      credentials: grpc.credentials.createInsecure(),
+      options: { 'grpc.use_local_subchannel_pool': 1 },
+    });
+    try {
+      await Promise.all(firstResponses.slice(0, CAP));
+      // Another connection is served while this one is full...
+      alone.subscribe(LISTENER, []);
+      await alone.next();
+      // ...and the streams beyond the cap are not: grpc-js holds them (the server's HTTP/2
+      // SETTINGS_MAX_CONCURRENT_STREAMS) until a stream of the connection ends.
+      expect([...served].sort()).toEqual([0, 1, 2]);
+      crowded[0]!.close();
+      await firstResponses[CAP];
+      expect([...served].sort()).toEqual([0, 1, 2, 3]);
+    } finally {
+      alone.close();
+      for (const client of crowded) client.close();
+    }
+
+    // A client that ignores the setting (streams sent before the server's SETTINGS arrive) has
+    // every stream beyond the cap reset with REFUSED_STREAM; the connection goes on.
+    let streams: http2.ClientHttp2Stream[] = [];
+    const session = http2.connect(`http://127.0.0.1:${port}`, { peerMaxConcurrentStreams: 1000 });
+    try {
+      streams = Array.from({ length: CAP + 2 }, () =>
+        session.request({
+          ':method': 'POST',
+          ':path':
+            '/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources',
+          'content-type': 'application/grpc',
+          te: 'trailers',
+        }),
+      );
+      const resets = streams.map(
+        (stream) =>
+          new Promise<number>((resolve) => {
+            stream.on('error', () => undefined);
+            stream.on('close', () => resolve(stream.rstCode ?? -1));
+          }),
+      );
+      expect(await Promise.all(resets.slice(CAP))).toEqual([
+        http2.constants.NGHTTP2_REFUSED_STREAM,
+        http2.constants.NGHTTP2_REFUSED_STREAM,
+      ]);
+      expect(streams.map((stream) => stream.closed)).toEqual([false, false, false, true, true]);
+      expect(session.closed).toBe(false);
+    } finally {
+      // (session.destroy() with open streams never returns under jest.)
+      for (const stream of streams) stream.close(http2.constants.NGHTTP2_CANCEL);
+      await new Promise<void>((resolve) => session.close(resolve));
     }
   });
 });

@@ -1,11 +1,16 @@
 import http from 'node:http';
-import { randomUUID } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { Client } from 'pg';
 import { appMeshModel, type Operation } from '../libs/mesh-model/src/validation';
 import { SCHEDULER_LOCK_KEY } from '../apps/admin-api/src/rollout-scheduler';
-import { everyMeshContents, TEST_ACCOUNT_ID, TEST_REGION } from './support/control-plane';
+import {
+  everyMeshContents,
+  ownDatabase,
+  TEST_ACCOUNT_ID,
+  TEST_REGION,
+  type OwnDatabase,
+} from './support/control-plane';
 import { type RawAnswer, type RawRequest, sendRaw } from './support/http';
 import { stopServerProcess, weightedHttpRoute } from './support/mesh';
 import { startServerProcess, type ServerProcess } from './support/process';
@@ -612,27 +617,20 @@ function v1Requests(rolloutIds: readonly string[]): Record<string, fc.Arbitrary<
 // ---------------------------------------------------------------------------------------------
 
 describe('fuzzing every REST operation', () => {
-  let admin: Client;
+  let database: OwnDatabase | undefined;
   let db: Client;
   let server: ServerProcess | undefined;
-  const database = `trellis_fuzz_${randomUUID().slice(0, 8)}`;
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   let rolloutIds: string[] = [];
 
   beforeAll(async () => {
-    // A database of its own, so "every mesh" means every mesh and no other test writes there.
-    admin = new Client({ connectionString: process.env.DATABASE_URL });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${database}`);
-    const url = new URL(process.env.DATABASE_URL!);
-    url.pathname = `/${database}`;
-    db = new Client({ connectionString: url.toString() });
-    await db.connect();
+    database = await ownDatabase('trellis_fuzz');
+    db = database.db;
     // Holding the rollout scheduler's lock, as another replica would, keeps rollouts from
     // moving in the background: every change in this database is a request's.
     await db.query('SELECT pg_advisory_lock($1)', [SCHEDULER_LOCK_KEY]);
     server = await startServerProcess({
-      DATABASE_URL: url.toString(),
+      DATABASE_URL: database.url,
       TRELLIS_ROLES: 'admin',
       TRELLIS_ACCOUNT_ID: TEST_ACCOUNT_ID,
       TRELLIS_REGION: TEST_REGION,
@@ -658,9 +656,7 @@ describe('fuzzing every REST operation', () => {
   afterAll(async () => {
     agent.destroy();
     await stopServerProcess(server);
-    await db?.end();
-    await admin?.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
-    await admin?.end();
+    await database?.drop();
   });
 
   it(`answers ${REQUESTS} generated requests without a 5xx, refusing in App Mesh's format and changing nothing when it refuses`, async () => {

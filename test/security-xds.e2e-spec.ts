@@ -6,6 +6,7 @@ import {
   AUTH_ENV,
   issueKey,
   signedAppMesh,
+  signedFetch,
   type Credentials,
 } from './support/access-keys';
 import { TestCertificateAuthority, writePemFiles } from './support/certificates';
@@ -15,20 +16,10 @@ import {
   uniqueMeshName,
   type TestControlPlane,
 } from './support/control-plane';
-import { envoyAwsIamCredentials } from './support/envoy-aws-iam';
+import { envoyImageChannel } from './support/envoy-aws-iam';
 import { createCanaryMesh, envoyNode, SidecarProxy } from './support/mesh';
 import { eventually, SotwAdsClient, type AdsChannel } from './support/xds';
 import { CLUSTER, LISTENER } from '../libs/xds-types/src/resource-types';
-import { signRequest } from '../apps/cli/src/request-signing';
-
-/** A GET signed as the trellis CLI signs it. */
-async function signedFetch(url: string, credentials: Credentials): Promise<Response> {
-  const headers = await signRequest(
-    { method: 'GET', url: new URL(url), headers: { accept: 'application/json' } },
-    { credentials, region: TEST_REGION },
-  );
-  return fetch(url, { headers });
-}
 
 /** Refusals counted in /metrics, by gRPC-facing error. */
 async function refusals(trellis: TestControlPlane): Promise<string> {
@@ -101,20 +92,8 @@ describe('xDS over TLS with authenticated streams, as the App Mesh Envoy image c
     await trellis?.close();
   });
 
-  /** TLS trusting the test CA (the image's CA bundle), SigV4 metadata as aws_iam signs it. */
   function awsIamChannel(credentials: Credentials): AdsChannel {
-    return {
-      host: 'localhost',
-      credentials: grpc.credentials.combineChannelCredentials(
-        grpc.credentials.createSsl(Buffer.from(ca.certificate.cert)),
-        envoyAwsIamCredentials({
-          authority: `localhost:${trellis.xds!.port}`,
-          accessKeyId: credentials.accessKeyId,
-          secretAccessKey: credentials.secretAccessKey,
-          region: TEST_REGION,
-        }),
-      ),
-    };
+    return envoyImageChannel(ca.certificate.cert, trellis.xds!.port, credentials);
   }
 
   function spiffeChannel(uri: string): AdsChannel {

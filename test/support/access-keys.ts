@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { AppMeshClient } from '@aws-sdk/client-app-mesh';
+import { signRequest } from '../../apps/cli/src/request-signing';
 import { parseAccessPolicy } from '../../libs/mesh-model/src/access-policy';
 import { AccessKeyStore } from '../../libs/persistence/src/access-key-store';
 import { createDataSource } from '../../libs/persistence/src/data-source';
@@ -17,13 +18,16 @@ export interface Credentials {
   secretAccessKey: string;
 }
 
-/** Issues a key straight in the database, as `keys bootstrap` does; the name is made unique. */
+/**
+ * Issues a key straight in the database (the test run's, or `databaseUrl`), as `keys bootstrap`
+ * does; the name is made unique.
+ */
 export async function issueKey(
   prefix: string,
   policy: unknown,
-  options: { expiresAt?: Date; requestsPerSecond?: number } = {},
+  options: { expiresAt?: Date; requestsPerSecond?: number; databaseUrl?: string } = {},
 ): Promise<Credentials> {
-  const dataSource = createDataSource(process.env.DATABASE_URL!, 1);
+  const dataSource = createDataSource(options.databaseUrl ?? process.env.DATABASE_URL!, 1);
   await dataSource.initialize();
   try {
     const store = new AccessKeyStore(dataSource, Buffer.from(TEST_MASTER_KEY, 'base64'));
@@ -50,4 +54,13 @@ export function signedAppMesh(
   credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string },
 ): AppMeshClient {
   return new AppMeshClient({ region: TEST_REGION, endpoint, credentials, maxAttempts: 1 });
+}
+
+/** A GET signed as the trellis CLI signs it. */
+export async function signedFetch(url: string, credentials: Credentials): Promise<Response> {
+  const headers = await signRequest(
+    { method: 'GET', url: new URL(url), headers: { accept: 'application/json' } },
+    { credentials, region: TEST_REGION },
+  );
+  return fetch(url, { headers });
 }

@@ -110,3 +110,35 @@ export async function everyMeshContents(db: Client): Promise<unknown> {
   );
   return result.rows[0]?.contents;
 }
+
+/** A database of the test run's Postgres for one test file alone, dropped by `drop()`. */
+export interface OwnDatabase {
+  url: string;
+  /** A connection to it, for assertions. */
+  db: Client;
+  drop(): Promise<void>;
+}
+
+/**
+ * Creates a database for one test file, so that "every mesh" (everyMeshContents) means the
+ * meshes the file made and no other test writes there.
+ */
+export async function ownDatabase(prefix: string): Promise<OwnDatabase> {
+  const name = `${prefix}_${randomUUID().slice(0, 8)}`;
+  const admin = new Client({ connectionString: process.env.DATABASE_URL });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  const url = new URL(process.env.DATABASE_URL!);
+  url.pathname = `/${name}`;
+  const db = new Client({ connectionString: url.toString() });
+  await db.connect();
+  return {
+    url: url.toString(),
+    db,
+    drop: async () => {
+      await db.end();
+      await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await admin.end();
+    },
+  };
+}

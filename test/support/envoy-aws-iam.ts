@@ -1,5 +1,7 @@
 import { createHash, createHmac } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
+import { TEST_REGION } from './control-plane';
+import type { AdsChannel } from './xds';
 
 /**
  * gRPC call credentials that sign as Envoy's `envoy.grpc_credentials.aws_iam` does, written
@@ -68,4 +70,29 @@ function sha256(text: string): string {
 
 function hmac(key: string | Buffer, data: string): Buffer {
   return createHmac('sha256', key).update(data).digest();
+}
+
+/**
+ * How the App Mesh Envoy image reaches the xDS port on `port` of localhost: TLS trusting `caCert`
+ * (the image's CA bundle) and every stream signed as aws_iam signs it with `credentials`.
+ */
+export function envoyImageChannel(
+  caCert: string,
+  port: number,
+  credentials: { accessKeyId: string; secretAccessKey: string },
+  options?: grpc.ChannelOptions,
+): AdsChannel {
+  return {
+    host: 'localhost',
+    credentials: grpc.credentials.combineChannelCredentials(
+      grpc.credentials.createSsl(Buffer.from(caCert)),
+      envoyAwsIamCredentials({
+        authority: `localhost:${port}`,
+        accessKeyId: credentials.accessKeyId,
+        secretAccessKey: credentials.secretAccessKey,
+        region: TEST_REGION,
+      }),
+    ),
+    options,
+  };
 }

@@ -47,6 +47,7 @@ import {
 } from '../../libs/xds-types/src/resource-types';
 import type { ServerProcess } from './process';
 import { DeltaAdsClient, SotwAdsClient, type AdsChannel } from './xds';
+import { signedFetch, type Credentials } from './access-keys';
 
 // ---------------------------------------------------------------------------------------------
 // App Mesh resources through the AWS SDK.
@@ -577,7 +578,8 @@ export interface ProxyStatusRow {
 }
 
 /**
- * Polls `GET /v1/proxies?mesh=` (every mesh when `meshName` is undefined) until `accept` holds for the rows (the xDS role writes proxy
+ * Polls `GET /v1/proxies?mesh=` (every mesh when `meshName` is undefined; signed with
+ * `credentials` when given) until `accept` holds for the rows (the xDS role writes proxy
  * status every few milliseconds, so there is no event to await); returns them.
  */
 export async function proxiesWhen(
@@ -585,11 +587,13 @@ export async function proxiesWhen(
   meshName: string | undefined,
   accept: (proxies: ProxyStatusRow[]) => boolean,
   timeoutMs = 3000,
+  credentials?: Credentials,
 ): Promise<ProxyStatusRow[]> {
   const deadline = Date.now() + timeoutMs;
   const query = meshName === undefined ? '' : `?mesh=${encodeURIComponent(meshName)}`;
   for (;;) {
-    const response = await fetch(`${httpUrl}/v1/proxies${query}`);
+    const url = `${httpUrl}/v1/proxies${query}`;
+    const response = await (credentials ? signedFetch(url, credentials) : fetch(url));
     const { proxies } = (await response.json()) as { proxies: ProxyStatusRow[] };
     if (accept(proxies)) return proxies;
     if (Date.now() > deadline) {

@@ -408,12 +408,18 @@ export interface AdsChannel {
   /** Host name to dial (and to present as the authority); default 127.0.0.1. */
   host?: string;
   credentials: grpc.ChannelCredentials;
+  /**
+   * Channel options. Clients with equal address, credentials and options share one HTTP/2
+   * connection (grpc-js' global subchannel pool); `grpc.use_local_subchannel_pool` gives one its own.
+   */
+  options?: grpc.ChannelOptions;
 }
 
 function adsClient(port: number, channel?: AdsChannel): AggregatedDiscoveryServiceClient {
   return new AggregatedDiscoveryServiceClient(
     `${channel?.host ?? '127.0.0.1'}:${port}`,
     channel?.credentials ?? grpc.credentials.createInsecure(),
+    channel?.options,
   );
 }
 
