@@ -1,3 +1,4 @@
+import http2 from 'node:http2';
 import * as grpc from '@grpc/grpc-js';
 import type { ClusterLoadAssignment } from '../libs/envoy-api/generated/envoy/config/endpoint/v3/endpoint';
 import {
@@ -718,6 +719,32 @@ describe('connecting and reconnecting', () => {
       await eventually(() => expect(statusOf('web-1', target)).toMatchObject({ state: 'SYNCED' }));
       again.close();
     }
+  });
+
+  it('closes every connection when the server closes, idle ones included', async () => {
+    // grpc-js' forceShutdown destroys only the connections its channelz map knows of, and
+    // Trellis runs with channelz off: a connection whose stream had ended outlived the server
+    // (and could open new streams on it).
+    const closing = await startXdsServer(source);
+    const session = http2.connect(`http://127.0.0.1:${closing.port}`);
+    const ended = new Promise<void>((resolve) => session.on('close', () => resolve()));
+    session.on('error', () => undefined);
+    const stream = session.request({
+      ':method': 'POST',
+      ':path': '/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources',
+      'content-type': 'application/grpc',
+      te: 'trailers',
+    });
+    await new Promise<void>((resolve) => session.once('remoteSettings', () => resolve()));
+    stream.close();
+    await closing.close();
+    await expect(
+      Promise.race([
+        ended.then(() => 'closed'),
+        new Promise((resolve) => setTimeout(() => resolve('still open after 5 s'), 5000)),
+      ]),
+    ).resolves.toBe('closed');
+    session.destroy();
   });
 
   it('answers a first request that carries a nonce from an earlier stream', async () => {

@@ -8,7 +8,7 @@ import {
 import type { Node } from '../../envoy-api/generated/envoy/config/core/v3/base';
 import { StreamRefusal, type StreamGuard } from './stream-guard';
 import { StreamRefused, type ProxyStream, type XdsEngine } from './xds-engine';
-import { goAwayConnectionOf } from './connection-goaway';
+import { destroyConnections, goAwayConnectionOf } from './connection-goaway';
 
 const ADS = '/envoy.service.discovery.v3.AggregatedDiscoveryService';
 
@@ -205,17 +205,21 @@ export class AdsServer {
    * at once (a graceful close leaves gRPC clients' idle connections open until they drop them).
    */
   close(graceMs = 1000): Promise<void> {
-    if (graceMs <= 0) {
+    const force = (): void => {
+      destroyConnections(this.server);
       this.server.forceShutdown();
+    };
+    if (graceMs <= 0) {
+      force();
       return Promise.resolve();
     }
     return new Promise((resolve) => {
-      const force = setTimeout(() => {
-        this.server.forceShutdown();
+      const timer = setTimeout(() => {
+        force();
         resolve();
       }, graceMs);
       this.server.tryShutdown(() => {
-        clearTimeout(force);
+        clearTimeout(timer);
         resolve();
       });
     });

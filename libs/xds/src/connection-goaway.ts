@@ -25,6 +25,17 @@ export function goAwayConnectionOf(server: grpc.Server, call: { getPeer(): strin
 }
 
 /**
+ * grpc-js' `forceShutdown()` destroys the sessions in its channelz map only; with channelz off
+ * (as Trellis runs) that map is empty, so open connections outlived the server and kept the
+ * process alive. Destroys every open connection of the server; call it with forceShutdown.
+ */
+export function destroyConnections(server: grpc.Server): void {
+  for (const session of serverSessions(server)) {
+    if (!session.destroyed) session.destroy();
+  }
+}
+
+/**
  * The server's open HTTP/2 sessions. grpc-js keeps them per listening server
  * (`http2Servers.get(server).sessions`), and with channelz on also in `sessions`; Trellis runs
  * with channelz off (libs/xds/src/ads-server.ts), so both places are read.
