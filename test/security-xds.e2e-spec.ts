@@ -35,6 +35,8 @@ async function refusal(
 ): Promise<{ code?: number; details?: string; responses: number }> {
   client.subscribe(CLUSTER, []);
   let responses = 0;
+  // A guard against a stream that never ends, not a wait.
+  const deadline = Date.now() + 20_000;
   for (;;) {
     try {
       await client.next();
@@ -43,6 +45,7 @@ async function refusal(
       const { code, details } = error as grpc.ServiceError;
       // The helper's wait for one response can end before the stream's status arrives.
       if (code !== undefined) return { code, details, responses };
+      if (Date.now() > deadline) throw new Error('the stream got no status', { cause: error });
     }
   }
 }
@@ -206,6 +209,42 @@ describe('xDS over TLS with authenticated streams, as the App Mesh Envoy image c
       `this stream was admitted for node mesh/${meshName}/virtualNode/front; it cannot switch to mesh/${meshName}/virtualNode/web-v2`,
     );
     client.close();
+  });
+
+  it('answers node ids of 100,000 characters with a short status, and serves the next stream of the connection', async () => {
+    // One channel: the streams share one HTTP/2 connection. A status echoing such an id was a
+    // header the client could not decode (over HPACK's 64 KiB): it dropped the connection, and
+    // a grpc-js client then waited on it for good.
+    const channel = awsIamChannel(sidecarKey);
+    const port = trellis.xds!.port;
+    const huge = 'x'.repeat(100_000);
+    for (const id of [huge, `mesh/${otherMesh}/virtualNode/${huge}`]) {
+      const hostile = new SotwAdsClient(port, { id, userAgentName: 'envoy' }, channel);
+      expect(await refusal(hostile)).toEqual({
+        code: grpc.status.INVALID_ARGUMENT,
+        details: `node.id is ${id.length} characters; an App Mesh proxy identity is at most 1024`,
+        responses: 0,
+      });
+      hostile.close();
+    }
+
+    // A stream switching to such an id is refused with a status the client reads.
+    const refused = `this stream was admitted for node mesh/${meshName}/virtualNode/front; it cannot switch to `;
+    const switching = new SotwAdsClient(port, envoyNode(meshName, 'front'), channel);
+    switching.subscribe(CLUSTER, []);
+    await switching.next();
+    switching.send({ typeUrl: LISTENER, resourceNames: [], node: { id: huge } });
+    expect(await refusal(switching)).toEqual({
+      code: grpc.status.PERMISSION_DENIED,
+      details: `${refused}${'x'.repeat(1024 - refused.length - 1)}…`,
+      responses: 0,
+    });
+    switching.close();
+
+    const proxy = new SotwAdsClient(port, envoyNode(meshName, 'front'), channel);
+    proxy.subscribe(CLUSTER, []);
+    expect((await proxy.next()).typeUrl).toBe(CLUSTER);
+    proxy.close();
   });
 
   it('emits TLS and aws_iam settings in generated bootstraps', async () => {

@@ -89,6 +89,21 @@ function resetAfterStatus(call: object): void {
   else reset();
 }
 
+/**
+ * The longest status message sent. It travels as the `grpc-message` header, percent-encoded (up
+ * to 12 bytes a character): a message echoing a client's value of any length would be a header
+ * block the client cannot decode (HPACK decoders refuse fields over 64 KiB, Envoy headers over
+ * 60 KiB), and the client would drop the whole connection, not just the stream.
+ */
+export const MAX_STATUS_DETAILS = 1024;
+
+/** `details` cut to MAX_STATUS_DETAILS characters, ending with `…` when cut. */
+export function boundedDetails(details: string): string {
+  return details.length <= MAX_STATUS_DETAILS
+    ? details
+    : `${details.slice(0, MAX_STATUS_DETAILS - 1)}…`;
+}
+
 type AdsCall<Request> = grpc.ServerDuplexStream<Request | MalformedRequest, Buffer>;
 
 /** How many resource names a request carries, in either protocol. */
@@ -248,7 +263,10 @@ export class AdsServer {
     // without one, and the proxy would wait on a dead stream.
     const fail = (code: grpc.status, details: string) => {
       close();
-      call.emit('error', { code, details } satisfies Partial<grpc.StatusObject>);
+      call.emit('error', {
+        code,
+        details: boundedDetails(details),
+      } satisfies Partial<grpc.StatusObject>);
       resetAfterStatus(call);
     };
     // GOAWAY first, so the proxy's retry opens a new connection rather than reusing this one.
@@ -290,6 +308,8 @@ export class AdsServer {
               fail(grpc.status.INVALID_ARGUMENT, 'the first request of a stream must carry node');
               return;
             }
+            // The node's shape first: a guard's refusal may quote it, in the status and the log.
+            this.engine.admit(request.node);
             if (this.guard) {
               const node = request.node;
               const release = await this.guard.admit(call, node, (refusal) =>

@@ -87,13 +87,18 @@ export class XdsEngine {
     clearTimeout(this.maxWaitTimer);
   }
 
-  /** Opens a stream for a proxy whose first request carried `node`. */
-  async open(node: Node, protocol: 'sotw' | 'delta', sink: ResponseSink): Promise<ProxyStream> {
+  /** Throws StreamRefused when `node` cannot be a proxy of any mesh (the source's limits). */
+  admit(node: Node): void {
     const refusal = this.source.admit?.(node);
     if (refusal !== undefined) {
       this.metrics.refusedStreams.inc({ reason: 'node' });
       throw new StreamRefused(refusal);
     }
+  }
+
+  /** Opens a stream for a proxy whose first request carried `node`. */
+  async open(node: Node, protocol: 'sotw' | 'delta', sink: ResponseSink): Promise<ProxyStream> {
+    this.admit(node);
     const groupKey = this.source.groupOf(node);
     const group = groupKey === undefined ? undefined : await this.group(groupKey);
     const stream = new ProxyStream(
