@@ -61,6 +61,8 @@ export interface RegistryBenchResult extends RegistryBenchSize {
   /** Changes sent more than one interval late (the service's previous change was slow). */
   late: number;
   apiErrors: number;
+  /** The first few failed calls. */
+  apiErrorSamples: string[];
   /** From each change's 200 to each watching proxy's ACK of a set holding it. */
   ack: TrackedLatencies;
   /** Responses by type during the run (only EDS is right). */
@@ -244,6 +246,7 @@ export async function runRegistryBench(
       api: percentiles(changes.latenciesMs),
       late: changes.late,
       apiErrors: changes.errors,
+      apiErrorSamples: changes.errorSamples,
       ack,
       responses,
       cpuSeconds,
@@ -264,7 +267,11 @@ export function registryFailures(result: RegistryBenchResult): string[] {
   const pushed = Object.entries(result.responses).filter(([type, n]) => type !== 'EDS' && n > 0);
   if (pushed.length > 0)
     failures.push(`registry changes caused ${JSON.stringify(Object.fromEntries(pushed))}`);
-  if (result.apiErrors > 0) failures.push(`${result.apiErrors} Cloud Map calls failed`);
+  if (result.apiErrors > 0) {
+    failures.push(
+      `${result.apiErrors} Cloud Map calls failed, e.g. ${result.apiErrorSamples.join('; ')}`,
+    );
+  }
   if (result.ack.inconsistent > 0 || result.ack.regressions > 0) {
     failures.push(
       `endpoint sets out of order: ${result.ack.inconsistent} inconsistent, ${result.ack.regressions} regressions`,
