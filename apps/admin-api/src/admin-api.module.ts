@@ -40,6 +40,8 @@ import { CertificateStore } from '../../../libs/persistence/src/certificate-stor
 import { CertificatesController } from './certificates.controller';
 import { CertificatesService, MASTER_KEY, type MasterKeySource } from './certificates.service';
 import { DiagnosticsController } from './diagnostics.controller';
+import { MeshEventsController } from './mesh-events.controller';
+import { MeshEventsService } from './mesh-events.service';
 import { MeshDiagnosticsStore } from '../../../libs/persistence/src/mesh-diagnostics-store';
 
 export interface AdminApiDependencies {
@@ -109,6 +111,7 @@ export class AdminApiModule {
               AccessKeysController,
               CertificatesController,
               DiagnosticsController,
+              MeshEventsController,
             ]
           : []),
       ],
@@ -131,7 +134,7 @@ export class AdminApiModule {
         MeshHistoryService,
         MeshRevertService,
         PropagationService,
-        ...(serveApi ? rolloutProviders(dataSource, logger) : []),
+        ...(serveApi ? [...rolloutProviders(dataSource, logger), MeshEventsService] : []),
         ...(serveApi ? [{ provide: JANITOR_LOGGER, useValue: logger }, ClientTokenJanitor] : []),
       ],
     };
