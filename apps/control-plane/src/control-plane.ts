@@ -1,11 +1,13 @@
+import { existsSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import { dirname, join } from 'node:path';
 import type { Server as TlsServer } from 'node:tls';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { Logger as NestPinoLogger } from 'nestjs-pino';
 import type { Logger } from 'pino';
-import { BadRequestException } from '../../../libs/mesh-model/src/errors';
+import { BadRequestException, NotFoundException } from '../../../libs/mesh-model/src/errors';
 import { createDataSource, migrate } from '../../../libs/persistence/src/data-source';
 import {
   startEmbeddedPostgres,
@@ -136,6 +138,7 @@ export async function startControlPlane(
             host: ['0.0.0.0', '::'].includes(config.xds.host) ? '127.0.0.1' : config.xds.host,
             port: xds?.port ?? config.xds.port,
           },
+          eventsHeartbeatMs: config.eventsHeartbeatMs,
           xdsSecurity: { tls: config.xds.tls !== undefined, sigv4: config.auth.enabled },
         },
         dataSource,
@@ -159,6 +162,7 @@ export async function startControlPlane(
     // Every body is JSON whatever its Content-Type: the AWS CLI and SDKs always send JSON.
     app.use(express.json({ type: () => true, limit: '1mb', strict: true, verify: keepRawBody }));
     app.use(bodyParseErrors);
+    if (config.roles.has('admin')) serveConsole(app, logger);
     if (access) {
       app.use(
         requestAuthentication(
@@ -221,6 +225,30 @@ export async function startControlPlane(
     await database.stop();
     throw error;
   }
+}
+
+/**
+ * The console (apps/console, built by `npm run build`) as static files at /ui: no server of its
+ * own; its pages call the same APIs with the user's key (docs/console.md).
+ */
+function serveConsole(app: NestExpressApplication, logger: Logger): void {
+  let root: string | undefined;
+  try {
+    root = join(dirname(require.resolve('@trellis/console/package.json')), 'dist');
+  } catch {
+    root = undefined;
+  }
+  if (!root || !existsSync(join(root, 'index.html'))) {
+    logger.warn('the console is not built (npm run build); /ui answers 404');
+    return;
+  }
+  app.use('/ui', express.static(root, { index: 'index.html', maxAge: '5m' }));
+  app.use('/ui', (_request: Request, response: Response) =>
+    sendAppMeshError(
+      response,
+      new NotFoundException('No such console page; the console is at /ui/'),
+    ),
+  );
 }
 
 const MISSING_MASTER_KEY =
