@@ -43,6 +43,8 @@ import { CertificateStore } from '../../../libs/persistence/src/certificate-stor
 import { CertificatesController } from './certificates.controller';
 import { CertificatesService, MASTER_KEY, type MasterKeySource } from './certificates.service';
 import { DiagnosticsController } from './diagnostics.controller';
+import { MeshEventsController } from './mesh-events.controller';
+import { MeshEventsService } from './mesh-events.service';
 import { MeshDiagnosticsStore } from '../../../libs/persistence/src/mesh-diagnostics-store';
 import { registryControllers, registryProviders } from './registry/registry.providers';
 
@@ -119,6 +121,7 @@ export class AdminApiModule {
               CertificatesController,
               DiagnosticsController,
               ...registryControllers,
+              MeshEventsController,
             ]
           : []),
       ],
@@ -144,6 +147,7 @@ export class AdminApiModule {
         PropagationService,
         ...(serveApi ? rolloutProviders(dataSource, logger) : []),
         ...(serveApi ? registryProviders(dataSource, logger) : []),
+        ...(serveApi ? [MeshEventsService] : []),
         ...(serveApi ? [{ provide: JANITOR_LOGGER, useValue: logger }, ClientTokenJanitor] : []),
       ],
     };

@@ -34,6 +34,8 @@ export interface TrellisConfig {
   resyncMs: number;
   /** How often the rollout scheduler looks for due work (TRELLIS_ROLLOUT_TICK_MS). */
   rolloutTickMs: number;
+  /** Comment lines on idle `/v1/meshes/{mesh}/events` streams (TRELLIS_EVENTS_HEARTBEAT_MS). */
+  eventsHeartbeatMs: number;
   /** External Postgres; when absent an embedded Postgres runs with its data in `dataDir`. */
   databaseUrl?: string;
   dataDir: string;
@@ -233,6 +235,7 @@ export function loadConfig(env: Env): TrellisConfig {
     xdsAdvertise: hostPort(env, 'TRELLIS_XDS_ADVERTISE_ADDRESS'),
     resyncMs: integer(env, 'TRELLIS_XDS_RESYNC_SECONDS', 5, 1, 3600) * 1000,
     rolloutTickMs: integer(env, 'TRELLIS_ROLLOUT_TICK_MS', 250, 10, 60_000),
+    eventsHeartbeatMs: integer(env, 'TRELLIS_EVENTS_HEARTBEAT_MS', 15_000, 100, 600_000),
     httpHost,
     httpPort: integer(env, 'TRELLIS_HTTP_PORT', 8080, 0, 65535),
     httpLimits: {
