@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useState } from 'react';
-import { api, ApiError, followEvents, type MeshEvent, storedKey, storeKey } from './api';
+import { api, ApiError, followEvents, listAll, type MeshEvent, storedKey, storeKey } from './api';
 
 const APP_MESH = '/v20190125/meshes';
 
@@ -188,10 +188,7 @@ function Failure({ error }: { error?: string }) {
 }
 
 function Meshes() {
-  const [meshes, error] = useLoad(
-    async () => (await api<{ meshes: Array<{ meshName: string }> }>('GET', APP_MESH)).body.meshes,
-    [],
-  );
+  const [meshes, error] = useLoad(() => listAll<{ meshName: string }>(APP_MESH, 'meshes'), []);
   return (
     <>
       <h2>Meshes</h2>
@@ -224,16 +221,13 @@ async function loadTopology(mesh: string): Promise<Topology> {
     virtualNode?: { virtualNodeName: string };
   };
   const [services, routers, nodes, proxies] = await Promise.all([
-    api<{ virtualServices: Array<{ virtualServiceName: string }> }>(
-      'GET',
-      `${base}/virtualServices`,
-    ),
-    api<{ virtualRouters: Array<{ virtualRouterName: string }> }>('GET', `${base}/virtualRouters`),
-    api<{ virtualNodes: Array<{ virtualNodeName: string }> }>('GET', `${base}/virtualNodes`),
+    listAll<{ virtualServiceName: string }>(`${base}/virtualServices`, 'virtualServices'),
+    listAll<{ virtualRouterName: string }>(`${base}/virtualRouters`, 'virtualRouters'),
+    listAll<{ virtualNodeName: string }>(`${base}/virtualNodes`, 'virtualNodes'),
     api<{ proxies: Proxy[] }>('GET', `/v1/proxies?mesh=${encodeURIComponent(mesh)}`),
   ]);
   const serviceData = await Promise.all(
-    services.body.virtualServices.map(async ({ virtualServiceName }) => {
+    services.map(async ({ virtualServiceName }) => {
       const { body } = await api<{ spec: { provider?: Provider } }>(
         'GET',
         `${base}/virtualServices/${encodeURIComponent(virtualServiceName)}`,
@@ -247,11 +241,11 @@ async function loadTopology(mesh: string): Promise<Topology> {
   );
   const routes = (
     await Promise.all(
-      routers.body.virtualRouters.map(async ({ virtualRouterName }) => {
+      routers.map(async ({ virtualRouterName }) => {
         const routerPath = `${base}/virtualRouter/${encodeURIComponent(virtualRouterName)}/routes`;
-        const list = await api<{ routes: Array<{ routeName: string }> }>('GET', routerPath);
+        const list = await listAll<{ routeName: string }>(routerPath, 'routes');
         return Promise.all(
-          list.body.routes.map(
+          list.map(
             async ({ routeName }) =>
               (await api<RouteData>('GET', `${routerPath}/${encodeURIComponent(routeName)}`)).body,
           ),
@@ -260,7 +254,7 @@ async function loadTopology(mesh: string): Promise<Topology> {
     )
   ).flat();
   const nodeData = await Promise.all(
-    nodes.body.virtualNodes.map(async ({ virtualNodeName }) => {
+    nodes.map(async ({ virtualNodeName }) => {
       const { body } = await api<{
         spec: { backends?: Array<{ virtualService?: { virtualServiceName: string } }> };
       }>('GET', `${base}/virtualNodes/${encodeURIComponent(virtualNodeName)}`);

@@ -141,3 +141,16 @@ export function followEvents(meshName: string, onEvent: (event: MeshEvent) => vo
     controller.abort();
   };
 }
+
+/** Every item of an App Mesh list (`GET …?nextToken=`), following its pages. */
+export async function listAll<T>(path: string, field: string): Promise<T[]> {
+  const items: T[] = [];
+  let nextToken: string | undefined;
+  do {
+    const query = nextToken ? `?nextToken=${encodeURIComponent(nextToken)}` : '';
+    const { body } = await api<Record<string, unknown>>('GET', `${path}${query}`);
+    items.push(...((body[field] as T[] | undefined) ?? []));
+    nextToken = typeof body.nextToken === 'string' ? body.nextToken : undefined;
+  } while (nextToken);
+  return items;
+}
