@@ -1,7 +1,12 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { type AppMeshClient, DescribeRouteCommand } from '@aws-sdk/client-app-mesh';
+import {
+  type AppMeshClient,
+  CreateGatewayRouteCommand,
+  CreateVirtualGatewayCommand,
+  DescribeRouteCommand,
+} from '@aws-sdk/client-app-mesh';
 import { type Browser, chromium, type Locator, type Page } from 'playwright-core';
 import { signRequest } from '../apps/cli/src/request-signing';
 import {
@@ -126,12 +131,33 @@ describe('the console in a browser', () => {
   it('shows a mesh created through the SDK in its topology, with its weights', async () => {
     const meshName = uniqueMeshName('console-topology');
     await createCanaryMesh(appMesh, meshName);
+    await appMesh.send(
+      new CreateVirtualGatewayCommand({
+        meshName,
+        virtualGatewayName: 'ingress',
+        spec: { listeners: [{ portMapping: { port: 8080, protocol: 'http' } }] },
+      }),
+    );
+    await appMesh.send(
+      new CreateGatewayRouteCommand({
+        meshName,
+        virtualGatewayName: 'ingress',
+        gatewayRouteName: 'api',
+        spec: {
+          httpRoute: {
+            match: { prefix: '/api/' },
+            action: { target: { virtualService: { virtualServiceName: SERVICE } } },
+          },
+        },
+      }),
+    );
     await sidecar(meshName);
     await open('');
     await page.getByRole('link', { name: meshName }).click();
     const route = page.getByTestId('route-canary');
     await shows(route.getByTestId('weight-canary-blue'), /^100$/);
     await shows(route.getByTestId('weight-canary-green'), /^0$/);
+    await shows(page.getByTestId('gateway-ingress'), `api → ${SERVICE}`);
     await shows(page.getByTestId(`service-${SERVICE}`), 'router api');
     await shows(page.getByTestId(`service-${SERVICE}`), 'called by web');
     await shows(page.getByTestId('node-web'), '1/1 proxies in sync');
@@ -159,6 +185,36 @@ describe('the console in a browser', () => {
     expect(await routeWeights(meshName)).toEqual({ blue: 70, green: 30 });
     for (const proxy of proxies) expect(proxy.routeWeights.at(-1)).toEqual({ blue: 70, green: 30 });
     await screenshot(page, 'route');
+  });
+
+  it("does nothing the signed-in key may not: the editor shows the API's refusal, the route is unchanged", async () => {
+    const meshName = uniqueMeshName('console-readonly');
+    await createCanaryMesh(appMesh, meshName);
+    const reader = await issueKey('console-reader', {
+      Statement: [
+        {
+          Effect: 'Allow',
+          Action: ['appmesh:Describe*', 'appmesh:List*', 'trellis:Get*', 'trellis:List*'],
+          Resource: '*',
+        },
+      ],
+    });
+    const readerPage = await browser.newPage();
+    try {
+      readerPage.setDefaultTimeout(SHOWN_MS);
+      await signIn(readerPage, server.httpUrl, reader);
+      await readerPage.goto(`${server.httpUrl}/ui/#/${meshName}/route/api/canary`);
+      await readerPage.getByLabel('weight of green (number)').fill('100');
+      await readerPage.getByLabel('weight of blue (number)').fill('0');
+      await readerPage.getByRole('button', { name: 'Apply' }).click();
+      await shows(
+        readerPage.getByRole('alert'),
+        `AccessDeniedException: User: ${reader.keyName} is not authorized to perform: trellis:SetRouteWeights`,
+      );
+      expect(await routeWeights(meshName)).toEqual({ blue: 100, green: 0 });
+    } finally {
+      await readerPage.close();
+    }
   });
 
   it('turns a proxy that NACKs red, with the NACK message', async () => {

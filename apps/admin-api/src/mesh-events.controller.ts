@@ -22,7 +22,8 @@ export const MAX_EVENT_CONNECTIONS = 1_000;
  * `change` (a committed write, with revision and actor), `proxy` (a proxy's status changed),
  * `propagation` (how many proxies have the current revision), `rollout` (a rollout's state or
  * step changed), `diagnostics` (a revision's translation problems), and `resync` (events were
- * skipped: read the state again). The first event is `hello` with the current revision.
+ * skipped: read the state again). The first event is `hello` with the current revision, sent
+ * once later events are sure to follow what a read made after it shows.
  */
 @Controller('v1/meshes/:meshName/events')
 export class MeshEventsController {
@@ -42,7 +43,6 @@ export class MeshEventsController {
     if (!(await this.events.exists(meshName))) {
       throw new NotFoundException(`Mesh ${meshName} does not exist`);
     }
-    const revision = await this.events.meshes.revision(meshName);
     response.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-cache, no-transform',
@@ -78,6 +78,10 @@ export class MeshEventsController {
     request.on('close', close);
     response.on('error', close);
     response.write('retry: 2000\n\n');
+    // `hello` comes once the events compare against state read now: a client that reads the
+    // state on `hello` (each connection's first event) misses nothing in between.
+    await this.events.primed(meshName);
+    const revision = await this.events.meshes.revision(meshName);
     send({ type: 'hello', data: { meshName, revision } });
   }
 }

@@ -80,6 +80,14 @@ export class MeshEventsService implements OnModuleDestroy {
     };
   }
 
+  /**
+   * Resolves once the mesh's watcher has read the state it compares against: what a client
+   * reads after this is never older than what the next events start from.
+   */
+  primed(meshName: string): Promise<void> {
+    return this.watchers.get(meshName)?.primed ?? Promise.resolve();
+  }
+
   /** Connections watching any mesh (for the connection cap). */
   get listeners(): number {
     let count = 0;
@@ -98,7 +106,10 @@ class MeshWatcher {
   private readonly listeners = new Set<MeshEventListener>();
   private timer?: NodeJS.Timeout;
   private polling = false;
-  private primed = false;
+  private isPrimed = false;
+  private markPrimed!: () => void;
+  /** Resolves after the first complete read (events compare against it). */
+  readonly primed = new Promise<void>((resolve) => (this.markPrimed = resolve));
   private revision = 0;
   private proxies = new Map<string, string>();
   private propagation = '';
@@ -134,7 +145,7 @@ class MeshWatcher {
   }
 
   private emit(type: MeshEvent['type'], data: unknown): void {
-    if (!this.primed) return;
+    if (!this.isPrimed) return;
     for (const listener of this.listeners) listener({ type, data });
   }
 
@@ -143,7 +154,8 @@ class MeshWatcher {
     this.polling = true;
     try {
       await this.read();
-      this.primed = true;
+      this.isPrimed = true;
+      this.markPrimed();
     } catch {
       // Postgres away or the mesh deleted meanwhile: the next poll tries again.
     } finally {
@@ -156,7 +168,7 @@ class MeshWatcher {
     const { meshName, source } = this;
     const revision = await source.meshes.revision(meshName);
     if (revision > this.revision) {
-      if (this.primed) {
+      if (this.isPrimed) {
         const page = await source.history.list(meshName, {}, CHANGES_PER_POLL, undefined);
         const fresh = page.changes.filter((change) => change.revision > this.revision);
         if (fresh.length === CHANGES_PER_POLL && fresh.at(-1)!.revision > this.revision + 1) {

@@ -80,6 +80,14 @@ function useLoad<T>(
   return [value, error, useCallback(() => setTick((count) => count + 1), [])];
 }
 
+/**
+ * Whether a view showing `type` of data reads it again for this event: on its own events, on
+ * `hello` (each new connection: what changed before the stream began is read afresh) and on
+ * `resync` (the server skipped events).
+ */
+const reloadOn = (event: MeshEvent, type: string): boolean =>
+  event.type === type || event.type === 'hello' || event.type === 'resync';
+
 /** Calls `onEvent` for each event of the mesh while the view is shown. */
 function useMeshEvents(meshName: string, onEvent: (event: MeshEvent) => void): void {
   useEffect(() => followEvents(meshName, onEvent), [meshName, onEvent]);
@@ -208,10 +216,16 @@ function Meshes() {
 }
 
 interface Topology {
+  gateways: Array<{ name: string; routes: Array<{ name: string; service?: string }> }>;
   services: Array<{ name: string; router?: string; node?: string }>;
   routes: RouteData[];
   nodes: Array<{ name: string; backends: string[] }>;
   proxies: Proxy[];
+}
+
+/** An httpRoute, http2Route or grpcRoute of a gateway route's spec (beside its priority). */
+interface GatewayRouteKind {
+  action?: { target?: { virtualService?: { virtualServiceName?: string } } };
 }
 
 async function loadTopology(mesh: string): Promise<Topology> {
@@ -220,7 +234,8 @@ async function loadTopology(mesh: string): Promise<Topology> {
     virtualRouter?: { virtualRouterName: string };
     virtualNode?: { virtualNodeName: string };
   };
-  const [services, routers, nodes, proxies] = await Promise.all([
+  const [gateways, services, routers, nodes, proxies] = await Promise.all([
+    listAll<{ virtualGatewayName: string }>(`${base}/virtualGateways`, 'virtualGateways'),
     listAll<{ virtualServiceName: string }>(`${base}/virtualServices`, 'virtualServices'),
     listAll<{ virtualRouterName: string }>(`${base}/virtualRouters`, 'virtualRouters'),
     listAll<{ virtualNodeName: string }>(`${base}/virtualNodes`, 'virtualNodes'),
@@ -266,12 +281,47 @@ async function loadTopology(mesh: string): Promise<Topology> {
       };
     }),
   );
-  return { services: serviceData, routes, nodes: nodeData, proxies: proxies.body.proxies };
+  const gatewayData = await Promise.all(
+    gateways.map(async ({ virtualGatewayName }) => {
+      const routesPath = `${base}/virtualGateway/${encodeURIComponent(virtualGatewayName)}/gatewayRoutes`;
+      const names = await listAll<{ gatewayRouteName: string }>(routesPath, 'gatewayRoutes');
+      const gatewayRoutes = await Promise.all(
+        names.map(async ({ gatewayRouteName }) => {
+          const { body } = await api<{ spec: Record<string, GatewayRouteKind | number> }>(
+            'GET',
+            `${routesPath}/${encodeURIComponent(gatewayRouteName)}`,
+          );
+          const kind = Object.values(body.spec).find(
+            (value): value is GatewayRouteKind => typeof value === 'object',
+          );
+          return {
+            name: gatewayRouteName,
+            service: kind?.action?.target?.virtualService?.virtualServiceName,
+          };
+        }),
+      );
+      return { name: virtualGatewayName, routes: gatewayRoutes };
+    }),
+  );
+  return {
+    gateways: gatewayData,
+    services: serviceData,
+    routes,
+    nodes: nodeData,
+    proxies: proxies.body.proxies,
+  };
 }
 
-function syncSummary(proxies: Proxy[], mesh: string, node: string) {
+function syncSummary(
+  proxies: Proxy[],
+  mesh: string,
+  kind: 'virtualNode' | 'virtualGateway',
+  name: string,
+) {
+  // A proxy names itself by path or by ARN (DESIGN.md, proxy identity).
+  const path = `mesh/${mesh}/${kind}/${name}`;
   const mine = proxies.filter(
-    (proxy) => proxy.connected && proxy.nodeId === `mesh/${mesh}/virtualNode/${node}`,
+    (proxy) => proxy.connected && (proxy.nodeId === path || proxy.nodeId.endsWith(`:${path}`)),
   );
   if (mine.length === 0) return <span className="edge">no proxies</span>;
   const synced = mine.filter((proxy) => proxy.state === 'SYNCED').length;
@@ -294,6 +344,21 @@ function Topology({ mesh }: { mesh: string }) {
     <>
       <Failure error={error} />
       <div className="columns" data-testid="topology">
+        <div className="column">
+          <h3>Gateways</h3>
+          {topology.gateways.length === 0 && <p className="edge">no virtual gateways</p>}
+          {topology.gateways.map((gateway) => (
+            <div className="card" key={gateway.name} data-testid={`gateway-${gateway.name}`}>
+              <strong>{gateway.name}</strong>
+              <div>{syncSummary(topology.proxies, mesh, 'virtualGateway', gateway.name)}</div>
+              {gateway.routes.map((route) => (
+                <div className="edge" key={route.name}>
+                  {route.name} → {route.service ?? 'no target'}
+                </div>
+              ))}
+            </div>
+          ))}
+        </div>
         <div className="column">
           <h3>Virtual services</h3>
           {topology.services.map((service) => (
@@ -348,7 +413,7 @@ function Topology({ mesh }: { mesh: string }) {
           {topology.nodes.map((node) => (
             <div className="card" key={node.name} data-testid={`node-${node.name}`}>
               <strong>{node.name}</strong>
-              <div>{syncSummary(topology.proxies, mesh, node.name)}</div>
+              <div>{syncSummary(topology.proxies, mesh, 'virtualNode', node.name)}</div>
               {node.backends.length > 0 && (
                 <div className="edge">backends: {node.backends.join(', ')}</div>
               )}
@@ -380,7 +445,7 @@ function RouteView({ mesh, router, route }: { mesh: string; router: string; rout
     useCallback(
       (event: MeshEvent) => {
         if (event.type === 'propagation') setPropagation(event.data as Propagation);
-        if (event.type === 'change') reload();
+        if (reloadOn(event, 'change')) reload();
       },
       [reload],
     ),
@@ -503,7 +568,7 @@ function Proxies({ mesh }: { mesh: string }) {
   );
   useMeshEvents(
     mesh,
-    useCallback((event: MeshEvent) => event.type === 'proxy' && reload(), [reload]),
+    useCallback((event: MeshEvent) => reloadOn(event, 'proxy') && reload(), [reload]),
   );
   return (
     <>
@@ -566,7 +631,7 @@ function Rollouts({ mesh }: { mesh: string }) {
   const [failure, setFailure] = useState<string>();
   useMeshEvents(
     mesh,
-    useCallback((event: MeshEvent) => event.type === 'rollout' && reload(), [reload]),
+    useCallback((event: MeshEvent) => reloadOn(event, 'rollout') && reload(), [reload]),
   );
   const act = async (id: string, action: string) => {
     setFailure(undefined);
@@ -650,7 +715,7 @@ function History({ mesh }: { mesh: string }) {
   const [failure, setFailure] = useState<string>();
   useMeshEvents(
     mesh,
-    useCallback((event: MeshEvent) => event.type === 'change' && reload(), [reload]),
+    useCallback((event: MeshEvent) => reloadOn(event, 'change') && reload(), [reload]),
   );
   const revert = async (revision: number) => {
     if (!window.confirm(`Revert mesh ${mesh} to revision ${revision}? This writes a new revision.`))
@@ -738,7 +803,7 @@ function Diagnostics({ mesh }: { mesh: string }) {
   );
   useMeshEvents(
     mesh,
-    useCallback((event: MeshEvent) => event.type === 'diagnostics' && reload(), [reload]),
+    useCallback((event: MeshEvent) => reloadOn(event, 'diagnostics') && reload(), [reload]),
   );
   return (
     <>
