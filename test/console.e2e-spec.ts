@@ -291,6 +291,11 @@ describe('the console in a browser', () => {
     // The revert is a new revision on top, by the signed-in key, shown without a reload.
     await shows(page.locator(`tr[data-revision="${before + 2}"]`), key.keyName);
     expect(await routeWeights(meshName)).toEqual({ blue: 100, green: 0 });
+    // The revert's diff: the weights it took back.
+    const revert = page.locator(`tr[data-revision="${before + 2}"]`);
+    await revert.getByText('spec').click();
+    await shows(revert.locator('pre').first(), '"weight":20');
+    await shows(revert.locator('pre').last(), '"weight":100');
     await screenshot(page, 'history');
   });
 
@@ -323,8 +328,14 @@ async function shows(locator: Locator, text: string | RegExp): Promise<void> {
     await locator.filter({ hasText: text }).first().waitFor({ timeout: SHOWN_MS });
   } catch (error) {
     const shown = await locator.allTextContents().catch(() => []);
+    const alerts = await locator
+      .page()
+      .getByRole('alert')
+      .allTextContents()
+      .catch(() => []);
     throw new Error(
-      `${String(locator)} never showed ${String(text)}; it shows ${JSON.stringify(shown)}`,
+      `${String(locator)} never showed ${String(text)}; it shows ${JSON.stringify(shown)}` +
+        (alerts.length > 0 ? `; the page says ${JSON.stringify(alerts)}` : ''),
       {
         cause: error,
       },

@@ -425,6 +425,16 @@ function Topology({ mesh }: { mesh: string }) {
   );
 }
 
+/**
+ * The later of two views of propagation: a higher revision, or the same one with more proxies
+ * answered (a read and an event can arrive in either order).
+ */
+function newerPropagation(shown: Propagation | undefined, next: Propagation): Propagation {
+  if (!shown || next.revision > shown.revision) return next;
+  if (next.revision < shown.revision) return shown;
+  return next.acked + next.nacked.length >= shown.acked + shown.nacked.length ? next : shown;
+}
+
 function RouteView({ mesh, router, route }: { mesh: string; router: string; route: string }) {
   const routePath = `${APP_MESH}/${encodeURIComponent(mesh)}/virtualRouter/${encodeURIComponent(router)}/routes/${encodeURIComponent(route)}`;
   const weightsPath = `/v1/meshes/${encodeURIComponent(mesh)}/virtualRouters/${encodeURIComponent(router)}/routes/${encodeURIComponent(route)}/weights`;
@@ -437,17 +447,34 @@ function RouteView({ mesh, router, route }: { mesh: string; router: string; rout
   const [applied, setApplied] = useState<number>();
   const [propagation, setPropagation] = useState<Propagation>();
   const [failure, setFailure] = useState<string>();
+  // The editor starts from the route as read, and again only when the route's version moves:
+  // a reload on an event that left the route as it was keeps what the user is typing.
+  const version = data?.metadata.version;
   useEffect(() => {
     if (data) setDraft(Object.fromEntries(targetsOf(data).map((t) => [t.virtualNode, t.weight])));
-  }, [data]);
+  }, [version]);
+  // Events carry each change of propagation; a read fills in what came before the stream did.
+  const showPropagation = useCallback(
+    (next: Propagation) => setPropagation((shown) => newerPropagation(shown, next)),
+    [],
+  );
+  const readPropagation = useCallback(
+    () =>
+      api<Propagation>('GET', `/v1/meshes/${encodeURIComponent(mesh)}/propagation`).then(
+        ({ body }) => showPropagation(body),
+        (problem: Error) => setFailure(problem.message),
+      ),
+    [mesh, showPropagation],
+  );
   useMeshEvents(
     mesh,
     useCallback(
       (event: MeshEvent) => {
-        if (event.type === 'propagation') setPropagation(event.data as Propagation);
+        if (event.type === 'propagation') showPropagation(event.data as Propagation);
         if (reloadOn(event, 'change')) reload();
+        if (event.type === 'hello' || event.type === 'resync') void readPropagation();
       },
-      [reload],
+      [reload, readPropagation, showPropagation],
     ),
   );
   const run = async (dryRun: boolean) => {
@@ -464,6 +491,7 @@ function RouteView({ mesh, router, route }: { mesh: string; router: string; rout
         setApplied(Number(headers.get('x-trellis-mesh-revision')));
         setPreview(undefined);
         reload();
+        void readPropagation();
       }
     } catch (problem) {
       setFailure(
