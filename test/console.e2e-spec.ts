@@ -217,6 +217,33 @@ describe('the console in a browser', () => {
     }
   });
 
+  it('stops live updates of a key revoked while its page is open, saying why', async () => {
+    const meshName = uniqueMeshName('console-revoked');
+    await createCanaryMesh(appMesh, meshName);
+    const leaving = await issueKey('console-leaving', ALLOW_ALL);
+    const leavingPage = await browser.newPage();
+    try {
+      leavingPage.setDefaultTimeout(SHOWN_MS);
+      await signIn(leavingPage, server.httpUrl, leaving);
+      await leavingPage.goto(`${server.httpUrl}/ui/#/${meshName}`);
+      await shows(leavingPage.getByTestId('weight-canary-blue'), /^100$/);
+      const revoked = await signedFetch(
+        server.httpUrl,
+        key,
+        'POST',
+        `/v1/keys/${leaving.keyName}/revoke`,
+        {},
+      );
+      expect(revoked.status).toBe(200);
+      await shows(
+        leavingPage.getByTestId('live-updates-stopped'),
+        `Live updates stopped: The access key ${leaving.keyName} was revoked`,
+      );
+    } finally {
+      await leavingPage.close();
+    }
+  });
+
   it('turns a proxy that NACKs red, with the NACK message', async () => {
     const meshName = uniqueMeshName('console-nack');
     await createCanaryMesh(appMesh, meshName);

@@ -1,10 +1,16 @@
-import { Controller, Get, Param, Req, Res } from '@nestjs/common';
+import { Controller, Get, Inject, Param, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import {
   NotFoundException,
   ServiceUnavailableException,
 } from '../../../libs/mesh-model/src/errors';
+import type { AccessControl } from '../../../libs/access/src/access-control';
+import { meshId, resourceArn } from '../../../libs/mesh-model/src/resource-kinds';
+import type { AuthenticatedRequest } from './access/request-authentication';
 import { type MeshEvent, MeshEventsService } from './mesh-events.service';
+
+/** The process' AccessControl, or null with authentication off. */
+export const ACCESS_CONTROL = Symbol('AccessControl');
 
 /** Comment lines that keep idle connections (and proxies between) from timing out. */
 const DEFAULT_HEARTBEAT_MS = 15_000;
@@ -14,6 +20,8 @@ const DEFAULT_HEARTBEAT_MS = 15_000;
  * most this much memory.
  */
 export const MAX_BUFFERED_BYTES = 1024 * 1024;
+/** What reading a mesh's events needs (apps/admin-api/src/access/operation-actions.ts). */
+const EVENTS_ACTION = 'trellis:GetMeshEvents';
 /** Event connections per process. */
 export const MAX_EVENT_CONNECTIONS = 1_000;
 
@@ -22,12 +30,16 @@ export const MAX_EVENT_CONNECTIONS = 1_000;
  * `change` (a committed write, with revision and actor), `proxy` (a proxy's status changed),
  * `propagation` (how many proxies have the current revision), `rollout` (a rollout's state or
  * step changed), `diagnostics` (a revision's translation problems), and `resync` (events were
- * skipped: read the state again). The first event is `hello` with the current revision, sent
+ * skipped: read the state again), and `denied` (the key may no longer read the mesh; the stream
+ * ends). The first event is `hello` with the current revision, sent
  * once later events are sure to follow what a read made after it shows.
  */
 @Controller('v1/meshes/:meshName/events')
 export class MeshEventsController {
-  constructor(private readonly events: MeshEventsService) {}
+  constructor(
+    private readonly events: MeshEventsService,
+    @Inject(ACCESS_CONTROL) private readonly access: AccessControl | null,
+  ) {}
 
   @Get()
   async stream(
@@ -52,7 +64,7 @@ export class MeshEventsController {
     response.flushHeaders();
     let sequence = 0;
     let closed = false;
-    const send = (event: MeshEvent | { type: 'hello'; data: unknown }): void => {
+    const send = (event: MeshEvent | { type: 'hello' | 'denied'; data: unknown }): void => {
       if (closed) return;
       if (response.writableLength > MAX_BUFFERED_BYTES) {
         close();
@@ -68,11 +80,28 @@ export class MeshEventsController {
     }, this.events.options.eventsHeartbeatMs ?? DEFAULT_HEARTBEAT_MS);
     heartbeat.unref();
     const unsubscribe = this.events.subscribe(meshName, send, () => close());
+    // The signature was checked when the stream opened; it ends when the key may no longer
+    // read the mesh (revoked, expired, policy changed), saying why, as xDS streams do.
+    const principal = (request as AuthenticatedRequest).principal;
+    const { region, accountId } = this.events.options;
+    const unwatch =
+      this.access && principal
+        ? this.access.whileAllowed(
+            principal,
+            EVENTS_ACTION,
+            resourceArn(region, accountId, meshId(meshName)),
+            (reason) => {
+              send({ type: 'denied', data: { message: reason } });
+              close();
+            },
+          )
+        : () => undefined;
     const close = (): void => {
       if (closed) return;
       closed = true;
       clearInterval(heartbeat);
       unsubscribe();
+      unwatch();
       response.end();
     };
     request.on('close', close);

@@ -88,9 +88,37 @@ function useLoad<T>(
 const reloadOn = (event: MeshEvent, type: string): boolean =>
   event.type === type || event.type === 'hello' || event.type === 'resync';
 
+/** Why the live updates stopped, shown above every view (the API's message). */
+const LIVE_UPDATES_STOPPED = 'trellis-live-updates-stopped';
+
 /** Calls `onEvent` for each event of the mesh while the view is shown. */
 function useMeshEvents(meshName: string, onEvent: (event: MeshEvent) => void): void {
-  useEffect(() => followEvents(meshName, onEvent), [meshName, onEvent]);
+  useEffect(
+    () =>
+      followEvents(meshName, (event) => {
+        if (event.type === 'denied') {
+          const { message } = event.data as { message: string };
+          window.dispatchEvent(new CustomEvent(LIVE_UPDATES_STOPPED, { detail: message }));
+        }
+        onEvent(event);
+      }),
+    [meshName, onEvent],
+  );
+}
+
+/** The banner that says live updates stopped and why. */
+function LiveUpdatesStopped() {
+  const [message, setMessage] = useState<string>();
+  useEffect(() => {
+    const show = (event: Event) => setMessage((event as CustomEvent<string>).detail);
+    window.addEventListener(LIVE_UPDATES_STOPPED, show);
+    return () => window.removeEventListener(LIVE_UPDATES_STOPPED, show);
+  }, []);
+  return message ? (
+    <p className="error" role="alert" data-testid="live-updates-stopped">
+      Live updates stopped: {message}
+    </p>
+  ) : null;
 }
 
 const path = (...parts: string[]) => '#/' + parts.map(encodeURIComponent).join('/');
@@ -125,6 +153,7 @@ export function App() {
         )}
       </header>
       <main>
+        <LiveUpdatesStopped />
         {!mesh ? (
           <Meshes />
         ) : (

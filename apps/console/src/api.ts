@@ -94,7 +94,8 @@ export interface MeshEvent {
 }
 
 /**
- * Follows `GET /v1/meshes/{mesh}/events`. EventSource cannot send signed headers, so this reads
+ * Follows `GET /v1/meshes/{mesh}/events`. A refusal, when it opens or later (the key was
+ * revoked), comes as a `denied` event with the API's message, and the stream is not retried. EventSource cannot send signed headers, so this reads
  * the stream with fetch and parses it; it reconnects after an error until `stop` is called.
  */
 export function followEvents(meshName: string, onEvent: (event: MeshEvent) => void): () => void {
@@ -109,6 +110,13 @@ export function followEvents(meshName: string, onEvent: (event: MeshEvent) => vo
         );
         const headers = await signedHeaders('GET', url, undefined, { accept: 'text/event-stream' });
         const response = await fetch(url, { headers, signal: controller.signal });
+        if (response.status >= 400 && response.status < 500) {
+          // Refused (signed out, key revoked, not allowed): retrying would not help; say why.
+          const answer = (await response.json().catch(() => ({}))) as { message?: unknown };
+          const message = typeof answer.message === 'string' ? answer.message : response.statusText;
+          onEvent({ type: 'denied', data: { message } });
+          return;
+        }
         if (!response.ok || !response.body) throw new Error(`events: ${response.status}`);
         const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
         let buffer = '';
@@ -127,6 +135,7 @@ export function followEvents(meshName: string, onEvent: (event: MeshEvent) => vo
               else if (line.startsWith('data: ')) data.push(line.slice(6));
             }
             if (data.length > 0) onEvent({ type, data: JSON.parse(data.join('\n')) });
+            if (type === 'denied') return;
           }
         }
       } catch {

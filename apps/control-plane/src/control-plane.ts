@@ -182,6 +182,7 @@ export async function startControlPlane(
         metrics,
         serveApi: config.roles.has('admin'),
         accessKeys,
+        access,
         masterKey: sealingKey,
         readiness,
       }),
