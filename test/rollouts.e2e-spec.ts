@@ -10,15 +10,13 @@ import {
   type VirtualNodeSpec,
   type WeightedTarget,
 } from '@aws-sdk/client-app-mesh';
-import type { RouteConfiguration } from '../libs/envoy-api/generated/envoy/config/route/v3/route';
-import type { DiscoveryResponse } from '../libs/envoy-api/generated/envoy/service/discovery/v3/discovery';
-import { CLUSTER, LISTENER, ROUTE_CONFIGURATION } from '../libs/xds-types/src/resource-types';
 import {
   startTestControlPlane,
   uniqueMeshName,
   type TestControlPlane,
 } from './support/control-plane';
-import { decodedResources, eventually, SotwAdsClient } from './support/xds';
+import { AnsweringSidecar as Sidecar, type Answer, type Weights } from './support/sidecar';
+import { eventually } from './support/xds';
 
 /**
  * Progressive rollouts, end to end: the REST API, the scheduler, real Postgres, and simulated
@@ -27,9 +25,6 @@ import { decodedResources, eventually, SotwAdsClient } from './support/xds';
 
 const ACTOR = 'AKIDROLLOUTS';
 const SERVICE = 'api.local';
-const ROUTE_CONFIG = 'rds_egress_http_8080';
-
-type Weights = Record<string, number>;
 
 interface RolloutEvent {
   time: string;
@@ -130,7 +125,7 @@ describe('progressive rollouts', () => {
   }
 
   async function connect(meshName: string, answer?: Answer) {
-    const sidecar = await Sidecar.connect(trellis.xds!.port, meshName, 'web', answer);
+    const sidecar = await Sidecar.connect(trellis.xds!.port, meshName, 'web', SERVICE, answer);
     sidecars.push(sidecar);
     return sidecar;
   }
@@ -604,105 +599,6 @@ async function canaryMesh(trellis: TestControlPlane): Promise<string> {
     }),
   );
   return meshName;
-}
-
-/** How a sidecar answers a route configuration with these weights. */
-type Answer = (weights: Weights) => 'ack' | 'nack' | 'ignore';
-
-/**
- * A sidecar that subscribes like Envoy and then answers every response on its own, route
- * configurations as `answer` says, and keeps the weights it saw.
- */
-class Sidecar {
-  /** The weights of `api.local` in each route configuration accepted, in order. */
-  readonly routeWeights: Weights[] = [];
-  readonly rejected: Weights[] = [];
-  private closed = false;
-
-  private constructor(
-    private readonly client: SotwAdsClient,
-    private readonly meshName: string,
-    private readonly answerRoutes: Answer,
-  ) {}
-
-  static async connect(
-    port: number,
-    meshName: string,
-    virtualNode: string,
-    answer: Answer = () => 'ack',
-  ): Promise<Sidecar> {
-    const nodeId = `mesh/${meshName}/virtualNode/${virtualNode}`;
-    const client = new SotwAdsClient(port, { id: nodeId, cluster: nodeId, userAgentName: 'envoy' });
-    const sidecar = new Sidecar(client, meshName, answer);
-    client.subscribe(CLUSTER, []);
-    sidecar.answer(await client.next());
-    client.subscribe(LISTENER, []);
-    sidecar.answer(await client.next());
-    client.subscribe(ROUTE_CONFIGURATION, [ROUTE_CONFIG]);
-    sidecar.answer(await client.next());
-    void sidecar.run();
-    return sidecar;
-  }
-
-  close(): void {
-    this.closed = true;
-    this.client.close();
-  }
-
-  private async run(): Promise<void> {
-    while (!this.closed) {
-      let response: DiscoveryResponse;
-      try {
-        response = await this.client.next();
-      } catch (error) {
-        // A quiet stream is normal between steps; an ended stream ends the sidecar.
-        if (!this.closed && /no xDS response/.test((error as Error).message)) continue;
-        return;
-      }
-      this.answer(response);
-    }
-  }
-
-  private answer(response: DiscoveryResponse): void {
-    if (response.typeUrl !== ROUTE_CONFIGURATION) {
-      this.client.ack(response);
-      return;
-    }
-    const weights = apiWeights(response, this.meshName);
-    switch (weights ? this.answerRoutes(weights) : 'ack') {
-      case 'ack':
-        if (weights) this.routeWeights.push(weights);
-        this.client.ack(response);
-        return;
-      case 'nack':
-        this.rejected.push(weights!);
-        this.client.nack(response, 'weights not allowed here');
-        return;
-      case 'ignore':
-        return;
-    }
-  }
-}
-
-/** Virtual node → weight of the route to `api.local` in an RDS response (undefined if absent). */
-function apiWeights(response: DiscoveryResponse, meshName: string): Weights | undefined {
-  for (const config of decodedResources(response) as RouteConfiguration[]) {
-    const host = config.virtualHosts?.find((vh) => vh.domains?.includes(SERVICE));
-    const action = host?.routes?.[0]?.action;
-    if (action?.$case !== 'route') continue;
-    const specifier = action.value.clusterSpecifier;
-    const clusters =
-      specifier?.$case === 'weightedClusters'
-        ? (specifier.value.clusters ?? []).map((c) => [c.name ?? '', c.weight ?? 0] as const)
-        : specifier?.$case === 'cluster'
-          ? [[specifier.value, 100] as const]
-          : [];
-    const prefix = `cds_egress_${meshName}_`;
-    return Object.fromEntries(
-      clusters.map(([name, weight]) => [name.slice(prefix.length, -'_http_8080'.length), weight]),
-    );
-  }
-  return undefined;
 }
 
 interface GateCall {

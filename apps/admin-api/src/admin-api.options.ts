@@ -15,6 +15,8 @@ export interface AdminApiOptions {
   proxyStatusGraceSeconds: number;
   /** Where proxies reach the xDS server, for generated bootstraps. */
   xdsAddress: { host: string; port: number };
+  /** Comment lines on idle event streams, so proxies between keep them open. */
+  eventsHeartbeatMs?: number;
   /** How proxies must connect, for generated bootstraps: TLS on the xDS port, SigV4 streams. */
   xdsSecurity?: { tls: boolean; sigv4: boolean };
   /** How long the registry's operations and change log are kept (TRELLIS_REGISTRY_HISTORY_DAYS). */

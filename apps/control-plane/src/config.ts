@@ -36,6 +36,8 @@ export interface TrellisConfig {
   rolloutTickMs: number;
   /** How long the registry's operations and change log are kept. */
   registryHistoryMs: number;
+  /** Comment lines on idle `/v1/meshes/{mesh}/events` streams (TRELLIS_EVENTS_HEARTBEAT_MS). */
+  eventsHeartbeatMs: number;
   /** External Postgres; when absent an embedded Postgres runs with its data in `dataDir`. */
   databaseUrl?: string;
   dataDir: string;
@@ -237,6 +239,7 @@ export function loadConfig(env: Env): TrellisConfig {
     rolloutTickMs: integer(env, 'TRELLIS_ROLLOUT_TICK_MS', 250, 10, 60_000),
     registryHistoryMs:
       integer(env, 'TRELLIS_REGISTRY_HISTORY_DAYS', 7, 1, 3650) * 24 * 60 * 60 * 1000,
+    eventsHeartbeatMs: integer(env, 'TRELLIS_EVENTS_HEARTBEAT_MS', 15_000, 100, 600_000),
     httpHost,
     httpPort: integer(env, 'TRELLIS_HTTP_PORT', 8080, 0, 65535),
     httpLimits: {

@@ -14,6 +14,7 @@ import { Readiness } from '../../admin-api/src/readiness';
 import { crossSiteGuard } from '../../admin-api/src/cross-site';
 import { refuseNulInUrl, requestBody } from '../../admin-api/src/request-body';
 import { startRolloutScheduler } from '../../admin-api/src/rollout-scheduler';
+import { serveConsole } from '../../admin-api/src/console-files';
 import { MeshConfigSource } from '../../xds-server/src/mesh-config-source';
 import { MeshReader } from '../../../libs/persistence/src/mesh-reader';
 import { RegistryStore } from '../../../libs/persistence/src/registry-store';
@@ -174,6 +175,7 @@ export async function startControlPlane(
             host: ['0.0.0.0', '::'].includes(config.xds.host) ? '127.0.0.1' : config.xds.host,
             port: xds?.port ?? config.xds.port,
           },
+          eventsHeartbeatMs: config.eventsHeartbeatMs,
           xdsSecurity: { tls: config.xds.tls !== undefined, sigv4: config.auth.enabled },
         },
         dataSource,
@@ -181,6 +183,7 @@ export async function startControlPlane(
         metrics,
         serveApi: config.roles.has('admin'),
         accessKeys,
+        access,
         masterKey: sealingKey,
         readiness,
       }),
@@ -200,6 +203,7 @@ export async function startControlPlane(
     app.use(crossSiteGuard(config.crossSite));
     app.use(refuseNulInUrl);
     app.use(requestBody(config.httpLimits));
+    if (config.roles.has('admin')) serveConsole(app, logger);
     if (access) {
       app.use(
         requestAuthentication(

@@ -1,6 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
 import type { AccessControl } from '../../../libs/access/src/access-control';
-import type { Principal } from '../../../libs/access/src/authenticator';
 import { EMPTY_PAYLOAD_SHA256 } from '../../../libs/access/src/sigv4';
 import type { Node } from '../../../libs/envoy-api/generated/envoy/config/core/v3/base';
 import {
@@ -75,7 +74,9 @@ export class StreamAuthorization implements StreamGuard {
         EMPTY_PAYLOAD_SHA256,
       );
       this.access.authorize(principal, STREAM_ACTION, arn);
-      return this.watch(principal, arn, (refusal) => {
+      // The stream ends when its key stops allowing it: revoked, expired, or its policy changed.
+      return this.access.whileAllowed(principal, STREAM_ACTION, arn, (reason) => {
+        const refusal = new StreamRefusal(grpc.status.PERMISSION_DENIED, reason);
         this.access.refused('xds', refusal, context);
         end(refusal);
       });
@@ -105,54 +106,6 @@ export class StreamAuthorization implements StreamGuard {
       return match[2]!;
     }
     return undefined;
-  }
-
-  /** Ends the stream when its key stops allowing it: revoked, expired, or its policy changed. */
-  private watch(
-    principal: Principal,
-    arn: string,
-    end: (refusal: StreamRefusal) => void,
-  ): () => void {
-    let ended = false;
-    const stop = (message: string) => {
-      if (ended) return;
-      ended = true;
-      release();
-      end(new StreamRefusal(grpc.status.PERMISSION_DENIED, message));
-    };
-    const recheck = () => {
-      this.access.keys.lookup(principal.accessKeyId).then(
-        (lookup) => {
-          if (!lookup || lookup.key.revokedAt) {
-            stop(`The access key ${principal.keyName} was revoked`);
-            return;
-          }
-          try {
-            this.access.authorize({ ...principal, policy: lookup.key.policy }, STREAM_ACTION, arn);
-          } catch (error) {
-            stop((error as Error).message);
-          }
-        },
-        // Postgres unreachable: keep serving; the next change or resync checks again.
-        () => undefined,
-      );
-    };
-    const unsubscribe = this.access.keys.onChange(recheck);
-    const expiry =
-      principal.validUntil &&
-      setTimeout(
-        () => stop(`The access key ${principal.keyName} expired`),
-        Math.min(Math.max(principal.validUntil.getTime() - Date.now(), 0), 2 ** 31 - 1),
-      );
-    expiry?.unref();
-    const release = () => {
-      unsubscribe();
-      if (expiry) clearTimeout(expiry);
-    };
-    return () => {
-      ended = true;
-      release();
-    };
   }
 }
 

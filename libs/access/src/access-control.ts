@@ -42,6 +42,59 @@ export class AccessControl {
     );
   }
 
+  /**
+   * Watches what a key was allowed when a long-lived connection (an xDS stream, an event
+   * stream) opened: calls `stop` with the reason once the key is revoked, expires or its
+   * policy no longer allows `action` on `resource`. Call the answer when the connection ends.
+   */
+  whileAllowed(
+    principal: Principal,
+    action: string,
+    resource: string,
+    stop: (reason: string) => void,
+  ): () => void {
+    let ended = false;
+    const end = (reason: string) => {
+      if (ended) return;
+      ended = true;
+      release();
+      stop(reason);
+    };
+    const recheck = () => {
+      this.keys.lookup(principal.accessKeyId).then(
+        (lookup) => {
+          if (!lookup || lookup.key.revokedAt) {
+            end(`The access key ${principal.keyName} was revoked`);
+            return;
+          }
+          try {
+            this.authorize({ ...principal, policy: lookup.key.policy }, action, resource);
+          } catch (error) {
+            end((error as Error).message);
+          }
+        },
+        // Postgres unreachable: keep serving; the next change or resync checks again.
+        () => undefined,
+      );
+    };
+    const unsubscribe = this.keys.onChange(recheck);
+    const expiry =
+      principal.validUntil &&
+      setTimeout(
+        () => end(`The access key ${principal.keyName} expired`),
+        Math.min(Math.max(principal.validUntil.getTime() - Date.now(), 0), 2 ** 31 - 1),
+      );
+    expiry?.unref();
+    const release = () => {
+      unsubscribe();
+      if (expiry) clearTimeout(expiry);
+    };
+    return () => {
+      ended = true;
+      release();
+    };
+  }
+
   /** TooManyRequestsException when the key is over its request rate on this replica. */
   admit(principal: Principal): void {
     if (!this.limiter.take(principal.keyName, principal.requestsPerSecond)) {

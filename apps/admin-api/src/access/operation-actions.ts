@@ -141,6 +141,7 @@ const RULES: OperationRule[] = [
   rule('GET', `${V1_MESH}/tracing`, 'trellis:GetMeshTracing', mesh),
   rule('PUT', `${V1_MESH}/tracing`, 'trellis:UpdateMeshTracing', mesh),
   rule('GET', `${V1_MESH}/propagation`, 'trellis:GetPropagation', mesh),
+  rule('GET', `${V1_MESH}/events`, 'trellis:GetMeshEvents', mesh),
   rule(
     'PUT',
     `${V1_MESH}/virtualRouters/:virtualRouterName/routes/:routeName/weights`,

@@ -37,7 +37,12 @@ export function requestAuthentication(
   logger: Logger,
 ): RequestHandler {
   return (request: Request, response: Response, next: NextFunction) => {
-    if (PUBLIC_PATHS.has(request.path)) {
+    // The console's static files hold no data; its pages sign their API calls.
+    if (
+      PUBLIC_PATHS.has(request.path) ||
+      request.path === '/ui' ||
+      request.path.startsWith('/ui/')
+    ) {
       next();
       return;
     }
