@@ -109,11 +109,15 @@ describe('parseHeaderRules', () => {
       'requestHeadersToAdd[0].append: must be true or false',
     ],
   ])('refuses %s, naming the field and rule', (_case, body, message) => {
-    expect(() => parseHeaderRules(body)).toThrow(
-      expect.objectContaining({
-        errorType: 'BadRequestException',
-        message: expect.stringContaining(message),
-      }),
-    );
+    let thrown: unknown;
+    try {
+      parseHeaderRules(body);
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toMatchObject({
+      errorType: 'BadRequestException',
+      message: expect.stringContaining(message) as unknown,
+    });
   });
 });
