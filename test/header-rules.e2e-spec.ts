@@ -12,6 +12,7 @@ import {
   uniqueMeshName,
   type TestControlPlane,
 } from './support/control-plane';
+import { trellis as trellisCli } from './support/cli';
 import { createCanaryMesh, envoyNode, SidecarProxy, WEB_SERVICE } from './support/mesh';
 
 /**
@@ -283,6 +284,70 @@ describe('header rules', () => {
     expect(await meshRevision(trellis.db, meshName)).toBe(revisionBefore + 50);
     const final = (await (await send(rulePath(meshName), 'GET')).json()) as RuleData;
     expect(final.metadata.version).toBe(50);
+  });
+
+  it('trellis headers set, get and delete, and trellis history lists the changes', async () => {
+    const meshName = await canaryMesh();
+    const env = { TRELLIS_ENDPOINT: trellis.httpUrl };
+    const target = ['--mesh', meshName, '--router', 'web', '--route', 'canary'];
+    const set = await trellisCli(
+      [
+        'headers',
+        'set',
+        ...target,
+        '--add',
+        'x-customer=acme',
+        '--append',
+        'via=edge=1',
+        '--remove',
+        'x-debug',
+        '--response-remove',
+        'server',
+      ],
+      env,
+    );
+    expect(set).toMatchObject({ code: 0, stderr: '' });
+    expect(set.stdout).toContain(
+      `Route canary (virtual router web, mesh ${meshName}): header rule version 1`,
+    );
+    expect(((await (await send(rulePath(meshName), 'GET')).json()) as RuleData).spec).toEqual({
+      requestHeadersToAdd: [
+        { name: 'x-customer', value: 'acme' },
+        { name: 'via', value: 'edge=1', append: true },
+      ],
+      requestHeadersToRemove: ['x-debug'],
+      responseHeadersToRemove: ['server'],
+    });
+
+    const get = await trellisCli(['headers', 'get', ...target], env);
+    expect(get.code).toBe(0);
+    expect(get.stdout.split('\n')).toEqual(
+      expect.arrayContaining([
+        '  request  set    x-customer: acme',
+        '  request  append via: edge=1',
+        '  request  remove x-debug',
+        '  response remove server',
+      ]),
+    );
+
+    const refused = await trellisCli(['headers', 'set', ...target, '--add', 'host=evil'], env);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain('Envoy does not let a route add or remove host');
+
+    const deleted = await trellisCli(['headers', 'delete', ...target], env);
+    expect(deleted).toMatchObject({ code: 0 });
+    expect(deleted.stdout).toContain('header rule deleted');
+
+    const history = await trellisCli(['history', '--mesh', meshName, '-o', 'json'], env);
+    const changes = (
+      JSON.parse(history.stdout) as { changes: Array<{ kind: string; operation: string }> }
+    ).changes;
+    expect(changes.slice(0, 2)).toMatchObject([
+      { kind: 'routeHeaderRule', operation: 'DELETE' },
+      { kind: 'routeHeaderRule', operation: 'CREATE' },
+    ]);
+    const text = await trellisCli(['history', '--mesh', meshName], env);
+    expect(text.stdout).toMatch(/CREATE\s+routeHeaderRule web\/canary/);
   });
 
   describe('over ADS', () => {
