@@ -92,6 +92,7 @@ describe('incremental translation of mesh changes', () => {
   function fullTranslation(): MeshConfigSource {
     return new MeshConfigSource(reader, logger, {
       databaseUrl: process.env.DATABASE_URL!,
+      accountId: '111122223333',
       tracing: TRACING,
       resyncMs: 3_600_000,
     });

@@ -62,6 +62,7 @@ describe('incremental translation across a mesh deleted and re-created', () => {
     // Not started: no notifications, the test drives the resync the xDS role runs periodically.
     return new MeshConfigSource(reader, logger, {
       databaseUrl: process.env.DATABASE_URL!,
+      accountId: '111122223333',
       tracing: SERVER_TRACING,
       resyncMs: 3_600_000,
     });

@@ -49,6 +49,7 @@ describe('translations of groups without proxies', () => {
     }
     const source = new MeshConfigSource(new MeshReader(dataSource), logger, {
       databaseUrl: process.env.DATABASE_URL!,
+      accountId: '111122223333',
       tracing: { enabled: false, daemonAddress: '127.0.0.1', daemonPort: 2000 },
       resyncMs: 3_600_000,
     });

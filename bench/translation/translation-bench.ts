@@ -311,6 +311,7 @@ class SizeBench {
   }> {
     const source = new MeshConfigSource(this.reader, this.logger, {
       databaseUrl: this.databaseUrl,
+      accountId: '000000000000',
       tracing: TRACING,
       resyncMs: 3_600_000,
     });

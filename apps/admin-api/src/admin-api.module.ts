@@ -37,6 +37,11 @@ import { MeshHistoryService } from './mesh-history.service';
 import { MeshRevertService } from './mesh-revert.service';
 import { RouteWeightsController } from './route-weights.controller';
 import { RouteWeightsService } from './route-weights.service';
+import {
+  GatewayRouteHeaderRulesController,
+  RouteHeaderRulesController,
+} from './header-rules/header-rules.controller';
+import { HeaderRulesService } from './header-rules/header-rules.service';
 import { AccessKeysController } from './access/access-keys.controller';
 import { AccessKeysService } from './access/access-keys.service';
 import { CertificateStore } from '../../../libs/persistence/src/certificate-store';
@@ -120,6 +125,8 @@ export class AdminApiModule {
               PropagationController,
               RolloutsController,
               RouteWeightsController,
+              RouteHeaderRulesController,
+              GatewayRouteHeaderRulesController,
               MeshHistoryController,
               AccessKeysController,
               CertificatesController,
@@ -147,6 +154,7 @@ export class AdminApiModule {
         ResourceWrites,
         MeshResourceService,
         RouteWeightsService,
+        HeaderRulesService,
         MeshHistoryService,
         MeshRevertService,
         PropagationService,

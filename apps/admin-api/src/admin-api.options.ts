@@ -1,11 +1,11 @@
-import type { ResourceKind } from '../../../libs/mesh-model/src/resource-kinds';
+import type { AppMeshResourceKind } from '../../../libs/mesh-model/src/resource-kinds';
 import type { DatabaseHealth } from '../../../libs/persistence/src/embedded-postgres';
 
 /**
  * Per-kind maximum counts. A route's limit is per virtual router, a gateway route's per virtual
  * gateway; the rest are per mesh.
  */
-export type ResourceLimits = Record<ResourceKind, number> & { tagsPerResource: number };
+export type ResourceLimits = Record<AppMeshResourceKind, number> & { tagsPerResource: number };
 
 export interface AdminApiOptions {
   region: string;

@@ -10,6 +10,7 @@ import {
 } from '../../../libs/mesh-model/src/errors';
 import type { EnforcedReference } from '../../../libs/mesh-model/src/references';
 import {
+  attachmentsOf,
   describeExisting,
   describeMissing,
   describeResource,
@@ -197,10 +198,24 @@ export class ResourceWrites {
   ): Promise<WrittenResource> {
     const problems = this.problems(custom);
     if (!(await tx.lockMesh(id.meshName))) throw problems.missing(id, meshId(id.meshName));
-    const current = await tx.get(id);
+    // Trellis' resources attached to this one (a route's header rule) are read with it.
+    const attachments = attachmentsOf(id);
+    const found = await tx.getMany(id.meshName, [id, ...attachments]);
+    const current = found.get(resourceKey(id));
     if (!current) throw problems.missing(id, id);
     const blockers = await this.blockers(tx, id);
     if (blockers.length > 0) throw problems.inUse(id, blockers);
+    // App Mesh clients know nothing of them, so they never block a delete: they go first, each
+    // with its own change-log row, so history shows them and a revert brings them back.
+    for (const attachment of attachments) {
+      const stored = found.get(resourceKey(attachment));
+      if (stored) {
+        await tx.deleteResource(stored, {
+          ...change,
+          reason: change.reason ?? `deleted with ${describeResource(id)}`,
+        });
+      }
+    }
     const revision = await tx.deleteResource(current, change);
     return { resource: current, revision, changed: true };
   }
@@ -266,7 +281,10 @@ export class ResourceWrites {
   }
 
   private async checkLimit(tx: MeshWriteTransaction, id: ResourceId): Promise<void> {
-    const limit = this.options.limits[id.kind];
+    const { kind } = id;
+    // One attached resource per App Mesh resource: the Conflict of an existing one is its limit.
+    if (kind === 'routeHeaderRule' || kind === 'gatewayRouteHeaderRule') return;
+    const limit = this.options.limits[kind];
     const count = await this.countInScope(tx, id);
     if (count >= limit) {
       throw new LimitExceededException(
@@ -282,6 +300,7 @@ export class ResourceWrites {
       case 'mesh':
         return tx.count(id.kind, id.meshName);
       case 'parent':
+      case 'attached':
         return tx.count(id.kind, id.meshName, id.parentName);
     }
   }

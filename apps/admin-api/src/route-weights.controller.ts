@@ -3,6 +3,7 @@ import type { Response } from 'express';
 import { BadRequestException } from '../../../libs/mesh-model/src/errors';
 import { parseWeightsRequest } from '../../../libs/mesh-model/src/weighted-targets';
 import { MESH_REVISION_HEADER, writeResponse } from './app-mesh-request';
+import { expectedVersionOf } from './if-match';
 import { RouteWeightsService, type WeightsPreview } from './route-weights.service';
 import { Actor } from './access/actor.decorator';
 
@@ -26,7 +27,7 @@ export class RouteWeightsController {
     @Res({ passthrough: true }) response: Response,
   ): Promise<Record<string, unknown> | WeightsPreview> {
     const { targets, reason } = parseWeightsRequest(body);
-    const expectedVersion = versionOf(ifMatch);
+    const expectedVersion = expectedVersionOf(ifMatch, "the route's");
     const request = {
       id: {
         meshName: params.meshName!,
@@ -54,21 +55,4 @@ function isDryRun(value: unknown): boolean {
   if (value === undefined || value === 'false') return false;
   if (value === 'true') return true;
   throw new BadRequestException('dryRun: must be true or false');
-}
-
-/**
- * The route version from `If-Match`: `"3"` (an entity tag, as this API's ETag header sends it)
- * or a bare `3`; `*` matches any version.
- */
-function versionOf(ifMatch: string | undefined): number | undefined {
-  if (ifMatch === undefined) return undefined;
-  const value = ifMatch.trim();
-  if (value === '*') return undefined;
-  const match = /^(?:W\/)?(?:"(\d{1,15})"|(\d{1,15}))$/.exec(value);
-  if (!match) {
-    throw new BadRequestException(
-      `If-Match: must be the route's version (metadata.version), e.g. "3", got ${value}`,
-    );
-  }
-  return Number(match[1] ?? match[2]);
 }

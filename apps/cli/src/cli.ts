@@ -4,6 +4,7 @@ import { CommandContext, type Command, type ProcessIo } from './command';
 import { UsageError } from './command-line';
 import { certificatesCommands } from './commands/certificates';
 import { diagnoseCommand } from './commands/diagnose';
+import { headersCommands } from './commands/headers';
 import { historyCommand } from './commands/history';
 import { keysCommands } from './commands/keys';
 import { importCommand } from './commands/import';
@@ -22,6 +23,7 @@ import {
 
 const COMMANDS: Command[] = [
   weightsSetCommand,
+  ...headersCommands,
   proxiesCommand,
   historyCommand,
   revertCommand,

@@ -129,6 +129,7 @@ export async function startControlPlane(
             ? configSource(dataSource)
             : new MeshConfigSource(new MeshReader(dataSource), logger, {
                 databaseUrl: database.url,
+                accountId: config.accountId,
                 tracing: config.tracing,
                 resyncMs: config.resyncMs,
                 certificates: servedCertificates(),

@@ -7,6 +7,11 @@ import {
   type ResolvedTracing,
   type TracingOverrides,
 } from '../../../libs/mesh-model/src/tracing';
+import {
+  foreignOwnerProblem,
+  parseProxyIdentity,
+  type ProxyIdentity,
+} from '../../../libs/mesh-model/src/proxy-identity';
 import { MeshChangeFeed } from '../../../libs/persistence/src/mesh-change-feed';
 import type { MeshReader } from '../../../libs/persistence/src/mesh-reader';
 import {
@@ -47,6 +52,8 @@ export interface MeshConfigSourceOptions {
   certificates?: ServedCertificates;
   /** Cloud Map instances for virtual nodes discovered through `awsCloudMap`. */
   registry?: RegistryEndpoints;
+  /** TRELLIS_ACCOUNT_ID: a node id naming a mesh of another owner (`mesh/<m>@<owner>/…`) is refused. */
+  accountId: string;
 }
 
 /** A proxy group: what decides a proxy's configuration. */
@@ -155,9 +162,12 @@ export class MeshConfigSource implements ConfigSource {
     this.hostnames.stop();
   }
 
-  /** Refuses node ids longer than any App Mesh proxy identity, or naming too long a mesh or node. */
+  /**
+   * Refuses node ids longer than any App Mesh proxy identity, naming too long a mesh or node, or
+   * naming a mesh of another account.
+   */
   admit(node: Node): string | undefined {
-    return identityProblem(node);
+    return identityProblem(node, this.options.accountId);
   }
 
   groupOf(node: Node): string | undefined {
@@ -480,9 +490,6 @@ export class MeshConfigSource implements ConfigSource {
   }
 }
 
-const IDENTITY =
-  /^(?:arn:[^:]+:appmesh:[^:]*:[^:]*:)?mesh\/([^/]+)\/(virtualNode|virtualGateway)\/([^/]+)$/;
-
 /** App Mesh's ResourceName: 1 to 255 characters (reference/models, `ResourceName`). */
 const MAX_NAME_LENGTH = 255;
 /**
@@ -493,8 +500,8 @@ export const MAX_NODE_ID_LENGTH = 1024;
 /** Unknown mesh names remembered (at most 255 characters each). */
 const UNKNOWN_MESHES_KEPT = 10_000;
 
-/** Why a node cannot be a proxy of any mesh, or undefined when it may connect. */
-export function identityProblem(node: Node): string | undefined {
+/** Why a node cannot be a proxy of any mesh served here, or undefined when it may connect. */
+export function identityProblem(node: Node, accountId: string): string | undefined {
   for (const [field, value] of [
     ['node.id', node.id],
     ['node.cluster', node.cluster],
@@ -502,37 +509,23 @@ export function identityProblem(node: Node): string | undefined {
     if ((value?.length ?? 0) > MAX_NODE_ID_LENGTH) {
       return `${field} is ${value!.length} characters; an App Mesh proxy identity is at most ${MAX_NODE_ID_LENGTH}`;
     }
-    const match = value ? IDENTITY.exec(value) : null;
-    if (match && (match[1]!.length > MAX_NAME_LENGTH || match[3]!.length > MAX_NAME_LENGTH)) {
+    const identity = parseProxyIdentity(value);
+    if (!identity) continue;
+    if (identity.meshName.length > MAX_NAME_LENGTH || identity.name.length > MAX_NAME_LENGTH) {
       return `${field} names a mesh, virtual node or gateway longer than ${MAX_NAME_LENGTH} characters, App Mesh's limit`;
     }
+    const foreign = foreignOwnerProblem(identity, accountId);
+    if (foreign !== undefined) return `${field}: ${foreign}`;
   }
   return undefined;
 }
 
-/** What a proxy runs as, from its node id: a virtual node or a virtual gateway of a mesh. */
-export type ProxyIdentity = {
-  kind: 'virtualNode' | 'virtualGateway';
-  meshName: string;
-  name: string;
-};
-
 /**
  * Mesh and virtual node or gateway from a node id or cluster, in any form App Mesh's Envoy image
- * sets (`mesh/<mesh>/virtualNode/<name>`, `mesh/<mesh>/virtualGateway/<name>`, or the ARN).
+ * or the App Mesh controller for Kubernetes sets ({@link parseProxyIdentity}).
  */
 export function proxyIdentity(node: Node): ProxyIdentity | undefined {
-  for (const candidate of [node.id, node.cluster]) {
-    const match = candidate ? IDENTITY.exec(candidate) : null;
-    if (match) {
-      return {
-        kind: match[2] as ProxyIdentity['kind'],
-        meshName: match[1]!,
-        name: match[3]!,
-      };
-    }
-  }
-  return undefined;
+  return parseProxyIdentity(node.id) ?? parseProxyIdentity(node.cluster);
 }
 
 /** A virtual node's proxy is proxyless when its user agent is a gRPC library, else a sidecar. */

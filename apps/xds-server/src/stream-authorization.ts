@@ -7,6 +7,12 @@ import {
   AppMeshError,
   ServiceUnavailableException,
 } from '../../../libs/mesh-model/src/errors';
+import {
+  foreignOwnerProblem,
+  parseProxyIdentity,
+  proxyPath,
+  type ProxyIdentity,
+} from '../../../libs/mesh-model/src/proxy-identity';
 import { translateDatabaseError } from '../../../libs/persistence/src/database-errors';
 import { StreamRefusal, type AdsCall, type StreamGuard } from '../../../libs/xds/src/stream-guard';
 
@@ -20,16 +26,6 @@ export interface StreamAuthorizationOptions {
   spiffeTrustDomain?: string;
 }
 
-/** The virtual node or gateway a proxy asks to be. */
-interface ProxyResource {
-  meshName: string;
-  kind: 'virtualNode' | 'virtualGateway';
-  name: string;
-}
-
-// Accepts every ARN form the config source's proxyIdentity() accepts, so both read one proxy.
-const PROXY_PATH =
-  /^(?:arn:[^:]+:appmesh[^:]*:[^:]*:[^:]*:)?(mesh\/[^/]+\/(?:virtualNode|virtualGateway)\/[^/]+)$/;
 const SPIFFE = /^spiffe:\/\/([^/]+)\/(mesh\/[^/]+\/(?:virtualNode|virtualGateway)\/[^/]+)$/;
 
 /**
@@ -52,7 +48,7 @@ export class StreamAuthorization implements StreamGuard {
   ): Promise<() => void> {
     const context = { node: node.id, peer: call.getPeer() };
     try {
-      const proxy = requestedProxy(node);
+      const proxy = requestedProxy(node, this.options.accountId);
       const arn = `arn:aws:appmesh:${this.options.region}:${this.options.accountId}:${proxyPath(proxy)}`;
       const spiffeId = this.certificateIdentity(call);
       if (spiffeId !== undefined) {
@@ -110,33 +106,28 @@ export class StreamAuthorization implements StreamGuard {
 }
 
 /**
- * The proxy named by the node's id and cluster, in any form App Mesh's Envoy image sets. When
- * both name a proxy they must name the same one, so what is authorized is what is served.
+ * The proxy named by the node's id and cluster, in any form App Mesh's Envoy image sets (the same
+ * parser the config source reads them with). When both name a proxy they must name the same one,
+ * so what is authorized is what is served; a mesh of another account is refused.
  */
-function requestedProxy(node: Node): ProxyResource {
-  const paths = [node.id, node.cluster]
-    .map((candidate) => (candidate ? PROXY_PATH.exec(candidate)?.[1] : undefined))
-    .filter((path): path is string => path !== undefined);
-  const path = paths[0];
-  if (path === undefined) {
+function requestedProxy(node: Node, accountId: string): ProxyIdentity {
+  const proxies = [node.id, node.cluster]
+    .map(parseProxyIdentity)
+    .filter((proxy): proxy is ProxyIdentity => proxy !== undefined);
+  const proxy = proxies[0];
+  if (proxy === undefined) {
     throw new AccessDeniedException(
       `The node id ${JSON.stringify(node.id)} names no virtual node or virtual gateway (mesh/<mesh>/virtualNode/<name>)`,
     );
   }
-  if (paths.some((other) => other !== path)) {
+  if (proxies.some((other) => proxyPath(other) !== proxyPath(proxy))) {
     throw new AccessDeniedException(`node.id and node.cluster name different proxies`);
   }
-  const [, meshName, kind, name] = path.split('/') as [
-    string,
-    string,
-    ProxyResource['kind'],
-    string,
-  ];
-  return { meshName, kind, name };
-}
-
-function proxyPath(proxy: ProxyResource): string {
-  return `mesh/${proxy.meshName}/${proxy.kind}/${proxy.name}`;
+  for (const candidate of proxies) {
+    const problem = foreignOwnerProblem(candidate, accountId);
+    if (problem !== undefined) throw new AccessDeniedException(`Refused: ${problem}`);
+  }
+  return proxy;
 }
 
 /**

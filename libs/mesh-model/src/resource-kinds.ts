@@ -22,7 +22,18 @@ export type ResourceKind =
   | 'route'
   | 'virtualService'
   | 'virtualGateway'
-  | 'gatewayRoute';
+  | 'gatewayRoute'
+  | 'routeHeaderRule'
+  | 'gatewayRouteHeaderRule';
+
+/**
+ * Trellis' own kinds (`/v1`) that attach one to one to an App Mesh resource: they share its
+ * parent and name, need it to exist, are deleted with it, and leave its App Mesh spec untouched.
+ */
+export type AttachedResourceKind = 'routeHeaderRule' | 'gatewayRouteHeaderRule';
+
+/** The kinds of the App Mesh API, which have count limits, tags and `appmesh` ARNs. */
+export type AppMeshResourceKind = Exclude<ResourceKind, AttachedResourceKind>;
 
 export interface ResourceKindInfo {
   kind: ResourceKind;
@@ -39,8 +50,13 @@ export interface ResourceKindInfo {
    * unset for kinds that live directly in a mesh. The ARN and the API paths name it.
    */
   parentKind?: ResourceKind;
-  /** What the count limit of this kind is counted over. */
-  limitScope: 'account' | 'mesh' | 'parent';
+  /**
+   * For Trellis' own kinds, the App Mesh resource each one attaches to: same parent name and
+   * name, which must exist (and is its parent), and whose delete deletes it too.
+   */
+  attachedTo?: 'route' | 'gatewayRoute';
+  /** What the count limit of this kind is counted over; `attached`: one per resource, no limit. */
+  limitScope: 'account' | 'mesh' | 'parent' | 'attached';
   /** The references its spec makes that must exist (App Mesh enforces them). */
   references: (spec: unknown) => EnforcedReference[];
   /**
@@ -161,7 +177,41 @@ export const RESOURCE_KINDS: Record<ResourceKind, ResourceKindInfo> = {
     deleteBlockedBy: [],
     rank: 6,
   },
+  routeHeaderRule: {
+    kind: 'routeHeaderRule',
+    typeName: 'RouteHeaderRule',
+    displayName: 'header rule of route',
+    nameMember: 'routeName',
+    listMember: 'routeHeaderRules',
+    attachedTo: 'route',
+    limitScope: 'attached',
+    references: noReferences,
+    deleteBlockedBy: [],
+    rank: 7,
+  },
+  gatewayRouteHeaderRule: {
+    kind: 'gatewayRouteHeaderRule',
+    typeName: 'GatewayRouteHeaderRule',
+    displayName: 'header rule of gateway route',
+    nameMember: 'gatewayRouteName',
+    listMember: 'gatewayRouteHeaderRules',
+    attachedTo: 'gatewayRoute',
+    limitScope: 'attached',
+    references: noReferences,
+    deleteBlockedBy: [],
+    rank: 8,
+  },
 };
+
+/** The path segment after its resource's path that names an attached resource. */
+const ATTACHED_SEGMENT = 'headerRule';
+
+/** The resources of Trellis' own kinds attached to `id` (a route's header rule), existing or not. */
+export function attachmentsOf(id: ResourceId): ResourceId[] {
+  return Object.values(RESOURCE_KINDS)
+    .filter((info) => info.attachedTo === id.kind)
+    .map((info) => ({ ...id, kind: info.kind }));
+}
 
 /** Identifies one resource. For a mesh, `meshName` and `name` are the same. */
 export interface ResourceId {
@@ -176,9 +226,13 @@ export function meshId(meshName: string): ResourceId {
   return { meshName, kind: 'mesh', parentName: '', name: meshName };
 }
 
-/** The resource `id` lives under (a route's virtual router); undefined for other kinds. */
+/**
+ * The resource `id` lives under (a route's virtual router), or the one it is attached to (a header
+ * rule's route); undefined for other kinds.
+ */
 export function parentId(id: ResourceId): ResourceId | undefined {
-  const { parentKind } = RESOURCE_KINDS[id.kind];
+  const { parentKind, attachedTo } = RESOURCE_KINDS[id.kind];
+  if (attachedTo !== undefined) return { ...id, kind: attachedTo };
   return parentKind === undefined
     ? undefined
     : { meshName: id.meshName, kind: parentKind, parentName: '', name: id.parentName };
@@ -198,12 +252,20 @@ export function referencedId(meshName: string, reference: EnforcedReference): Re
 export function resourcePath(id: ResourceId): string {
   if (id.kind === 'mesh') return `mesh/${id.meshName}`;
   const parent = parentId(id);
+  if (parent && RESOURCE_KINDS[id.kind].attachedTo) {
+    return `${resourcePath(parent)}/${ATTACHED_SEGMENT}`;
+  }
   const own = `${id.kind}/${id.name}`;
   return `mesh/${id.meshName}/${parent ? `${parent.kind}/${parent.name}/` : ''}${own}`;
 }
 
+/**
+ * App Mesh's ARN; Trellis' own kinds get the `trellis` service instead, so that no App Mesh call
+ * addressed by ARN (TagResource, ListTagsForResource) reaches them.
+ */
 export function resourceArn(region: string, accountId: string, id: ResourceId): string {
-  return `arn:aws:appmesh:${region}:${accountId}:${resourcePath(id)}`;
+  const service = RESOURCE_KINDS[id.kind].attachedTo ? 'trellis' : 'appmesh';
+  return `arn:aws:${service}:${region}:${accountId}:${resourcePath(id)}`;
 }
 
 /** The mesh an App Mesh ARN names; undefined when it is not one. */
@@ -215,6 +277,8 @@ export function meshNameOfArn(arn: string): string | undefined {
 export function nameMembers(id: ResourceId): Record<string, string> {
   if (id.kind === 'mesh') return { meshName: id.meshName };
   const info = RESOURCE_KINDS[id.kind];
+  const attached = info.attachedTo && parentId(id);
+  if (attached) return nameMembers(attached);
   const parent = info.parentKind && RESOURCE_KINDS[info.parentKind];
   return {
     meshName: id.meshName,
@@ -251,7 +315,8 @@ export function limitScopeOf(id: ResourceId): string {
       return 'this account';
     case 'mesh':
       return `mesh ${id.meshName}`;
-    case 'parent': {
+    case 'parent':
+    case 'attached': {
       const parent = parentId(id);
       return parent ? `${RESOURCE_KINDS[parent.kind].displayName} ${parent.name}` : '';
     }

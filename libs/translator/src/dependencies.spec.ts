@@ -43,6 +43,12 @@ function rowsOf(mesh: MeshSnapshot): StoredMeshResource[] {
     ...[...mesh.gatewayRoutes].flatMap(([gateway, routes]) =>
       routes.map((route) => row('gatewayRoute', gateway, route.name, route.spec)),
     ),
+    ...[...(mesh.routeHeaderRules ?? [])].flatMap(([router, rules]) =>
+      rules.map((rule) => row('routeHeaderRule', router, rule.name, rule.spec)),
+    ),
+    ...[...(mesh.gatewayRouteHeaderRules ?? [])].flatMap(([gateway, rules]) =>
+      rules.map((rule) => row('gatewayRouteHeaderRule', gateway, rule.name, rule.spec)),
+    ),
   ];
 }
 

@@ -10,8 +10,8 @@ import type { EndpointRegistry, MeshSnapshot } from './mesh-snapshot';
  * - `mesh`: the mesh spec;
  * - `<kind>/<name>`: one virtual node, virtual router or virtual service, read whether or not it
  *   exists (creating a node a backend names changes the translation that looked it up);
- * - `route/<virtualRouter>`: the routes of one virtual router, as a list (`gatewayRoute/<gateway>`
- *   likewise for a virtual gateway's gateway routes);
+ * - `route/<virtualRouter>`: the routes of one virtual router, as a list, with their header rules
+ *   (`gatewayRoute/<gateway>` likewise for a virtual gateway's gateway routes);
  * - `<kind>/*`: the whole collection, because the translation iterated it (a proxyless client
  *   without backends reads every virtual service);
  * - `certificate/<arn>`: one imported certificate, read whether or not it is imported.
@@ -60,6 +60,11 @@ export function dependenciesOf(resource: {
     case 'route':
     case 'gatewayRoute':
       return [`${resource.kind}/${resource.parentName}`, `${resource.kind}/*`];
+    // A header rule is read with the routes of its router (gateway), which it changes.
+    case 'routeHeaderRule':
+      return [`route/${resource.parentName}`, 'route/*'];
+    case 'gatewayRouteHeaderRule':
+      return [`gatewayRoute/${resource.parentName}`, 'gatewayRoute/*'];
     case 'virtualNode':
     case 'virtualRouter':
     case 'virtualService':
@@ -91,6 +96,12 @@ export function recordingSnapshot(mesh: MeshSnapshot): {
     virtualServices: new RecordingMap(mesh.virtualServices, 'virtualService', dependencies),
     virtualGateways: new RecordingMap(mesh.virtualGateways, 'virtualGateway', dependencies),
     gatewayRoutes: new RecordingMap(mesh.gatewayRoutes, 'gatewayRoute', dependencies),
+    routeHeaderRules: new RecordingMap(mesh.routeHeaderRules ?? new Map(), 'route', dependencies),
+    gatewayRouteHeaderRules: new RecordingMap(
+      mesh.gatewayRouteHeaderRules ?? new Map(),
+      'gatewayRoute',
+      dependencies,
+    ),
     certificates: new RecordingMap(mesh.certificates ?? new Map(), 'certificate', dependencies),
   };
   return { mesh: recorded, dependencies };

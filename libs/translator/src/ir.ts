@@ -134,6 +134,10 @@ export interface RouteIr {
   requestHeadersToAdd?: HeaderValueIr[];
   /** Request headers removed before the request goes upstream. */
   requestHeadersToRemove?: string[];
+  /** Response headers set before the response goes downstream. */
+  responseHeadersToAdd?: HeaderValueIr[];
+  /** Response headers removed before the response goes downstream. */
+  responseHeadersToRemove?: string[];
 }
 
 export interface HeaderValueIr {

@@ -8,6 +8,7 @@ import type {
   VirtualGatewaySpec,
   VirtualServiceSpec,
 } from '../../mesh-model/src/validation';
+import type { HeaderRules } from '../../mesh-model/src/header-rules';
 import type { ResolvedTracing } from '../../mesh-model/src/tracing';
 import type { ResourceKind } from '../../mesh-model/src/resource-kinds';
 import { dependenciesOf, type MeshDependency } from './dependencies';
@@ -32,6 +33,13 @@ export interface MeshSnapshot {
   /** Gateway routes by the name of their virtual gateway. */
   gatewayRoutes: ReadonlyMap<string, ReadonlyArray<NamedGatewayRoute>>;
   /**
+   * Header rules (Trellis' `/v1` resource) by the name of their route's virtual router, each named
+   * as its route. Unset: none.
+   */
+  routeHeaderRules?: ReadonlyMap<string, ReadonlyArray<NamedHeaderRules>>;
+  /** Header rules of gateway routes by the name of their virtual gateway. Unset: none. */
+  gatewayRouteHeaderRules?: ReadonlyMap<string, ReadonlyArray<NamedHeaderRules>>;
+  /**
    * Certificates imported into Trellis (the `/v1/certificates` store) by ARN: what listeners and
    * client policies naming ACM or ACM Private CA ARNs get. Unset: none imported.
    */
@@ -54,6 +62,12 @@ export interface NamedRoute {
 export interface NamedGatewayRoute {
   name: string;
   spec: GatewayRouteSpec;
+}
+
+/** The header rule of the route (or gateway route) of the same name. */
+export interface NamedHeaderRules {
+  name: string;
+  spec: HeaderRules;
 }
 
 /**
@@ -145,6 +159,8 @@ export function meshSnapshot(contents: {
   const virtualGateways = new Map<string, VirtualGatewaySpec>();
   const routes = new Map<string, NamedRoute[]>();
   const gatewayRoutes = new Map<string, NamedGatewayRoute[]>();
+  const routeHeaderRules = new Map<string, NamedHeaderRules[]>();
+  const gatewayRouteHeaderRules = new Map<string, NamedHeaderRules[]>();
   let spec: MeshSpec = {};
   for (const resource of contents.resources) {
     switch (resource.kind) {
@@ -173,11 +189,18 @@ export function meshSnapshot(contents: {
           spec: resource.spec,
         });
         break;
+      case 'routeHeaderRule':
+        childList(routeHeaderRules, resource.parentName).push(namedHeaderRules(resource));
+        break;
+      case 'gatewayRouteHeaderRule':
+        childList(gatewayRouteHeaderRules, resource.parentName).push(namedHeaderRules(resource));
+        break;
     }
   }
   // By name, so that a snapshot does not depend on the order rows were read in.
-  for (const list of routes.values()) list.sort(byName);
-  for (const list of gatewayRoutes.values()) list.sort(byName);
+  for (const lists of [routes, gatewayRoutes, routeHeaderRules, gatewayRouteHeaderRules]) {
+    for (const list of lists.values()) list.sort(byName);
+  }
   return {
     meshName: contents.meshName,
     revision: contents.revision,
@@ -188,7 +211,14 @@ export function meshSnapshot(contents: {
     virtualServices,
     virtualGateways,
     gatewayRoutes,
+    routeHeaderRules,
+    gatewayRouteHeaderRules,
   };
+}
+
+/** Stored header rules passed parseHeaderRules() on the way in. */
+function namedHeaderRules(resource: StoredMeshResource): NamedHeaderRules {
+  return { name: resource.name, spec: resource.spec };
 }
 
 function childList<T>(lists: Map<string, T[]>, parentName: string): T[] {
@@ -214,6 +244,11 @@ export function changedMeshSnapshot(
   const virtualGateways = new CopyOnWrite(previous.virtualGateways);
   const routes = new ChildLists<RouteSpec>(previous.routes, 'route');
   const gatewayRoutes = new ChildLists<GatewayRouteSpec>(previous.gatewayRoutes, 'gatewayRoute');
+  const routeHeaderRules = new ChildLists<HeaderRules>(previous.routeHeaderRules, 'route');
+  const gatewayRouteHeaderRules = new ChildLists<HeaderRules>(
+    previous.gatewayRouteHeaderRules,
+    'gatewayRoute',
+  );
   const apply = (resource: StoredResourceKey, next: Record<string, unknown> | undefined) => {
     switch (resource.kind) {
       case 'mesh':
@@ -238,6 +273,12 @@ export function changedMeshSnapshot(
       case 'gatewayRoute':
         if (!gatewayRoutes.set(resource.parentName, resource.name, next)) return;
         break;
+      case 'routeHeaderRule':
+        if (!routeHeaderRules.set(resource.parentName, resource.name, next)) return;
+        break;
+      case 'gatewayRouteHeaderRule':
+        if (!gatewayRouteHeaderRules.set(resource.parentName, resource.name, next)) return;
+        break;
     }
     for (const dependency of dependenciesOf(resource)) changed.add(dependency);
   };
@@ -255,6 +296,8 @@ export function changedMeshSnapshot(
       virtualServices: virtualServices.result(),
       virtualGateways: virtualGateways.result(),
       gatewayRoutes: gatewayRoutes.result(changed),
+      routeHeaderRules: routeHeaderRules.result(changed),
+      gatewayRouteHeaderRules: gatewayRouteHeaderRules.result(changed),
     },
     changed,
   };
@@ -285,6 +328,12 @@ export function reloadedMeshSnapshot(
   for (const [gateway, routes] of previous.gatewayRoutes) {
     for (const route of routes) check('gatewayRoute', gateway, route.name);
   }
+  for (const [router, rules] of previous.routeHeaderRules ?? []) {
+    for (const rule of rules) check('routeHeaderRule', router, rule.name);
+  }
+  for (const [gateway, rules] of previous.gatewayRouteHeaderRules ?? []) {
+    for (const rule of rules) check('gatewayRouteHeaderRule', gateway, rule.name);
+  }
   return changedMeshSnapshot(previous, {
     revision: contents.revision,
     resources: contents.resources,
@@ -303,10 +352,15 @@ function resourceKey(resource: StoredResourceKey): string {
 class ChildLists<S> {
   private readonly lists = new Map<string, Map<string, S>>();
 
+  private readonly previous: ReadonlyMap<string, ReadonlyArray<{ name: string; spec: S }>>;
+
+  /** `kind`: the dependency the lists are read under (`route/<router>`, `gatewayRoute/<gateway>`). */
   constructor(
-    private readonly previous: ReadonlyMap<string, ReadonlyArray<{ name: string; spec: S }>>,
+    previous: ReadonlyMap<string, ReadonlyArray<{ name: string; spec: S }>> | undefined,
     private readonly kind: 'route' | 'gatewayRoute',
-  ) {}
+  ) {
+    this.previous = previous ?? new Map();
+  }
 
   /** Whether the content changed. */
   set(parentName: string, name: string, next: Record<string, unknown> | undefined): boolean {

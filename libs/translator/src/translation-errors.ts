@@ -47,4 +47,6 @@ export const resourcePath = {
   virtualService: (name: string) => `virtualService/${name}`,
   virtualGateway: (name: string) => `virtualGateway/${name}`,
   gatewayRoute: (gateway: string, name: string) => `virtualGateway/${gateway}/gatewayRoute/${name}`,
+  /** Trellis' header rule (`/v1`) of a route or gateway route path. */
+  headerRule: (routePath: string) => `${routePath}/headerRule`,
 };

@@ -1,6 +1,7 @@
 import { readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse, stringify } from 'yaml';
+import { parseHeaderRules, type HeaderRules } from '../../mesh-model/src/header-rules';
 import { validateOperationInput } from '../../mesh-model/src/validation';
 import type {
   GatewayRouteSpec,
@@ -53,6 +54,10 @@ interface CaseFile {
     virtualServices?: Record<string, VirtualServiceSpec>;
     virtualGateways?: Record<string, VirtualGatewaySpec>;
     gatewayRoutes?: Record<string, { name: string; spec: GatewayRouteSpec }[]>;
+    /** Header rules (`/v1`) by virtual router, each named as its route. */
+    routeHeaderRules?: Record<string, { name: string; spec: HeaderRules }[]>;
+    /** Header rules (`/v1`) by virtual gateway, each named as its gateway route. */
+    gatewayRouteHeaderRules?: Record<string, { name: string; spec: HeaderRules }[]>;
   };
   /** Cloud Map instances by `<namespace>/<service>`; absent: no registry. */
   cloudMap?: Record<string, CloudMapInstance[]>;
@@ -130,6 +135,22 @@ export function readCase(name: string): GoldenCase {
       });
     }
   }
+  // Header rules as the /v1 API checks them, each attached to a route of the case.
+  for (const [owner, rules, routes] of [
+    ['virtual router', input.routeHeaderRules, input.routes],
+    ['virtual gateway', input.gatewayRouteHeaderRules, input.gatewayRoutes],
+  ] as const) {
+    for (const [parent, list] of Object.entries(rules ?? {})) {
+      for (const rule of list) {
+        if (!routes?.[parent]?.some((route) => route.name === rule.name)) {
+          throw new Error(
+            `${name}: header rule ${parent}/${rule.name} names no route of ${owner} ${parent}`,
+          );
+        }
+        parseHeaderRules(rule.spec);
+      }
+    }
+  }
   const { cloudMap, dns } = file;
   const tracing = {
     enabled: false,
@@ -149,6 +170,8 @@ export function readCase(name: string): GoldenCase {
       virtualServices: new Map(Object.entries(input.virtualServices ?? {})),
       virtualGateways: new Map(Object.entries(input.virtualGateways ?? {})),
       gatewayRoutes: new Map(Object.entries(input.gatewayRoutes ?? {})),
+      routeHeaderRules: new Map(Object.entries(input.routeHeaderRules ?? {})),
+      gatewayRouteHeaderRules: new Map(Object.entries(input.gatewayRouteHeaderRules ?? {})),
       ...(file.certificates !== undefined && {
         certificates: new Map(Object.entries(file.certificates)),
       }),

@@ -148,6 +148,11 @@ const RULES: OperationRule[] = [
     'trellis:SetRouteWeights',
     route,
   ),
+  ...headerRuleRules('virtualRouters/:virtualRouterName/routes/:routeName', route),
+  ...headerRuleRules(
+    'virtualGateways/:virtualGatewayName/gatewayRoutes/:gatewayRouteName',
+    gatewayRoute,
+  ),
   rule('POST', `${V1_MESH}/rollouts`, 'trellis:StartRollout', (labels, request, arns) => {
     const target = bodyObject(request).route as Record<string, unknown> | undefined;
     return typeof target?.virtualRouter === 'string' && typeof target.route === 'string'
@@ -260,6 +265,16 @@ function parentChildRules(
       const [verb, method] = entry.split(':') as [string, string];
       return rule(method, `${base}/:${label}`, `appmesh:${verb}${typeName}`, resource);
     }),
+  ];
+}
+
+/** A route's or gateway route's header rule: `trellis:*HeaderRule` on that route's ARN. */
+function headerRuleRules(routePath: string, resource: Resource): OperationRule[] {
+  const path = `${V1_MESH}/${routePath}/headers`;
+  return [
+    rule('GET', path, 'trellis:GetHeaderRule', resource),
+    rule('PUT', path, 'trellis:PutHeaderRule', resource),
+    rule('DELETE', path, 'trellis:DeleteHeaderRule', resource),
   ];
 }
 

@@ -60,6 +60,14 @@ export function route(ir: RouteIr): Route {
       ir.requestHeadersToRemove.length > 0 && {
         requestHeadersToRemove: [...ir.requestHeadersToRemove],
       }),
+    ...(ir.responseHeadersToAdd !== undefined &&
+      ir.responseHeadersToAdd.length > 0 && {
+        responseHeadersToAdd: ir.responseHeadersToAdd.map(headerValueOption),
+      }),
+    ...(ir.responseHeadersToRemove !== undefined &&
+      ir.responseHeadersToRemove.length > 0 && {
+        responseHeadersToRemove: [...ir.responseHeadersToRemove],
+      }),
   };
 }
 

@@ -42,6 +42,7 @@ import { compareStrings, resourcePath, type TranslationErrors } from '../transla
 import { CONNECT_TIMEOUT_MS } from './durations';
 import { circuitBreaker } from './listener-policies';
 import { accessLog, tracing, type Backend } from './proxy-settings';
+import { headerRulesOf, routeHeaders } from './header-rules';
 import { grpcRouteMatch, httpRouteMatch } from './route-matches';
 import { inPriorityOrder, matchLength } from './route-order';
 import { httpRoute } from './routes';
@@ -319,6 +320,12 @@ function ingressRoute(
   const serviceName = target.virtualService.virtualServiceName;
   const { match, rewrite } =
     http !== undefined ? httpGatewayRoute(http, serviceName) : grpcGatewayRoute(grpc!, serviceName);
+  // The gateway route's header rule applies here, on the listener the client reached: its
+  // formatters see the request as the client sent it (Envoy evaluates route headers before the
+  // Host rewrite), and its response headers reach the client.
+  const headers = routeHeaders(
+    headerRulesOf(context.mesh.gatewayRouteHeaderRules?.get(context.gatewayName), route.name),
+  );
   return {
     name: route.name,
     match,
@@ -329,7 +336,11 @@ function ingressRoute(
       timeoutMs: 0,
       ...(Object.keys(rewrite).length > 0 && { rewrite }),
     },
-    requestHeadersToAdd: [{ name: GATEWAY_TARGET_HEADER, value: resolved.key, overwrite: true }],
+    ...headers,
+    requestHeadersToAdd: [
+      { name: GATEWAY_TARGET_HEADER, value: resolved.key, overwrite: true },
+      ...(headers.requestHeadersToAdd ?? []),
+    ],
   };
 }
 
@@ -495,7 +506,8 @@ function egressIr(context: Gateway, targets: GatewayTarget[]): Omit<ProxyIr, 'se
             { name: GATEWAY_TARGET_HEADER, match: { kind: 'exact', value: key }, invert: false },
           ],
         },
-        requestHeadersToRemove: [GATEWAY_TARGET_HEADER],
+        // The provider route's own header rule applies on this hop too, as on a sidecar.
+        requestHeadersToRemove: [GATEWAY_TARGET_HEADER, ...(egress.requestHeadersToRemove ?? [])],
       });
     }
   }

@@ -75,6 +75,15 @@ export function proxylessIr(
       ir.routeConfigurations.push(
         routeConfiguration(serviceName, servicePort, routeConfigurationName, clusterNameOf),
       );
+      for (const route of servicePort.routes) {
+        if (route.headerRules === undefined) continue;
+        errors.add(
+          'unsupported',
+          route.headerRules.path,
+          `proxyless gRPC client ${nodeName} does not apply route header rules (gRFC A28); ` +
+            'its calls go without them',
+        );
+      }
       const names = [apiListenerName(serviceName, servicePort.port)];
       if (index === 0) names.push(apiListenerName(serviceName));
       for (const name of names) ir.listeners.push({ kind: 'api', name, routeConfigurationName });

@@ -1,5 +1,6 @@
 import type { DestinationIr, RouteIr, WeightedClusterIr } from '../ir';
 import { compareStrings } from '../translation-errors';
+import { routeHeaders } from './header-rules';
 import { retryPolicy } from './retry-policies';
 import { MATCH_EVERYTHING } from './route-matches';
 import type { ResolvedRoute, ResolvedTarget } from './virtual-services';
@@ -30,7 +31,9 @@ export function weightedClusters(
 
 /**
  * An HTTP, HTTP/2 or gRPC route. Sidecars enforce the per-request timeout as the route timeout;
- * proxyless gRPC clients read only `max_stream_duration` (gRFC A31), so they get it there.
+ * proxyless gRPC clients read only `max_stream_duration` (gRFC A31), so they get it there. The
+ * route's header rule applies on Envoy (sidecars and gateways' egress); gRPC clients ignore route
+ * header mutations (gRFC A28), so they get none and the caller reports it.
  */
 export function httpRoute(
   route: ResolvedRoute,
@@ -56,6 +59,7 @@ export function httpRoute(
         ...(client === 'sidecar' && { otherHostAttempts: OTHER_HOST_ATTEMPTS }),
       },
     },
+    ...(client === 'sidecar' && routeHeaders(route.headerRules?.rules)),
   };
 }
 

@@ -7,10 +7,12 @@ import type {
   VirtualNodeSpec,
   WeightedTarget,
 } from '../../../mesh-model/src/validation';
+import type { HeaderRules } from '../../../mesh-model/src/header-rules';
 import type { RouteMatchIr } from '../ir';
 import type { MeshSnapshot, NamedRoute } from '../mesh-snapshot';
 import { resourcePath, type TranslationErrors } from '../translation-errors';
 import { durationMs, requestTimeouts } from './durations';
+import { headerRulesOf } from './header-rules';
 import { MATCH_EVERYTHING, grpcRouteMatch, httpRouteMatch } from './route-matches';
 import { inMatchOrder } from './route-order';
 
@@ -32,6 +34,8 @@ export interface ResolvedRoute {
   idleTimeoutMs?: number;
   /** App Mesh's policy; unset on virtual-node providers and TCP routes. */
   retryPolicy?: HttpRetryPolicy | GrpcRetryPolicy;
+  /** The route's header rule (Trellis' `/v1` resource) and its path; unset on TCP routes. */
+  headerRules?: { rules: HeaderRules; path: string };
 }
 
 /** A weighted target: one listener of a virtual node. */
@@ -232,7 +236,21 @@ function resolveRoute(
     );
     return undefined;
   }
-  const base = { name: route.name, targets };
+  const routePath = resourcePath.route(routerName, route.name);
+  const rules = headerRulesOf(mesh.routeHeaderRules?.get(routerName), route.name);
+  const headerRules = rules && { rules, path: resourcePath.headerRule(routePath) };
+  if (headerRules !== undefined && spec.tcpRoute !== undefined) {
+    errors.add(
+      'unsupported',
+      headerRules.path,
+      'the route is a TCP route, whose connections carry no HTTP headers; the header rule is not applied',
+    );
+  }
+  const base = {
+    name: route.name,
+    targets,
+    ...(headerRules !== undefined && spec.tcpRoute === undefined && { headerRules }),
+  };
   if (http !== undefined) {
     if (http.match.prefix !== undefined && http.match.path !== undefined) {
       errors.add(
