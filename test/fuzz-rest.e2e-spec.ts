@@ -3,7 +3,7 @@ import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { Client } from 'pg';
 import { appMeshModel, type Operation } from '../libs/mesh-model/src/validation';
-import { SCHEDULER_LOCK_KEY } from '../apps/admin-api/src/rollout-scheduler';
+import { SCHEDULER_LOCK_KEY } from '../apps/admin-api/src/rollouts/rollout-scheduler';
 import {
   everyMeshContents,
   ownDatabase,

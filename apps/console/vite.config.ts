@@ -2,7 +2,7 @@ import { defineConfig } from 'vite';
 import react from '@vitejs/plugin-react';
 
 // Served by the admin API at /ui from dist/console, beside the server's own dist/apps
-// (apps/admin-api/src/console-files.ts); the container image copies it the same way.
+// (apps/admin-api/src/console/console-files.ts); the container image copies it the same way.
 export default defineConfig({
   base: '/ui/',
   plugins: [react()],

@@ -8,10 +8,10 @@ import { MeshStore } from '../../../libs/persistence/src/mesh-store';
 import { ProxyStatusStore } from '../../../libs/persistence/src/proxy-status-store';
 import type { Registry } from 'prom-client';
 import { ADMIN_API_OPTIONS, type AdminApiOptions } from './admin-api.options';
-import { AppMeshExceptionFilter } from './app-mesh-exception.filter';
+import { AppMeshExceptionFilter } from './app-mesh/app-mesh-exception.filter';
 import { JANITOR_LOGGER, RetentionJanitor } from './retention-janitor';
-import { HealthController } from './health.controller';
-import { Readiness } from './readiness';
+import { HealthController } from './http/health.controller';
+import { Readiness } from './http/readiness';
 import {
   RoutesController,
   VirtualNodesController,
@@ -19,24 +19,24 @@ import {
   VirtualServicesController,
   VirtualGatewaysController,
   GatewayRoutesController,
-} from './mesh-resources.controller';
-import { MeshesController } from './meshes.controller';
-import { MeshResourceService } from './mesh-resource.service';
+} from './app-mesh/mesh-resources.controller';
+import { MeshesController } from './app-mesh/meshes.controller';
+import { MeshResourceService } from './app-mesh/mesh-resource.service';
 import { ResourceWrites } from './resource-writes';
-import { METRICS_REGISTRY, MetricsController } from './metrics.controller';
-import { ProxiesController } from './proxies.controller';
-import { MeshTracingController } from './mesh-tracing.controller';
-import { BootstrapController } from './bootstrap.controller';
-import { PropagationController } from './propagation.controller';
-import { PropagationService } from './propagation.service';
-import { TagsController } from './tags.controller';
-import { RolloutsController } from './rollouts.controller';
-import { rolloutProviders } from './rollouts.providers';
-import { MeshHistoryController } from './mesh-history.controller';
-import { MeshHistoryService } from './mesh-history.service';
-import { MeshRevertService } from './mesh-revert.service';
-import { RouteWeightsController } from './route-weights.controller';
-import { RouteWeightsService } from './route-weights.service';
+import { METRICS_REGISTRY, MetricsController } from './http/metrics.controller';
+import { ProxiesController } from './proxies/proxies.controller';
+import { MeshTracingController } from './tracing/mesh-tracing.controller';
+import { BootstrapController } from './proxies/bootstrap.controller';
+import { PropagationController } from './proxies/propagation.controller';
+import { PropagationService } from './proxies/propagation.service';
+import { TagsController } from './app-mesh/tags.controller';
+import { RolloutsController } from './rollouts/rollouts.controller';
+import { rolloutProviders } from './rollouts/rollouts.providers';
+import { MeshHistoryController } from './history/mesh-history.controller';
+import { MeshHistoryService } from './history/mesh-history.service';
+import { MeshRevertService } from './history/mesh-revert.service';
+import { RouteWeightsController } from './weights/route-weights.controller';
+import { RouteWeightsService } from './weights/route-weights.service';
 import {
   GatewayRouteHeaderRulesController,
   RouteHeaderRulesController,
@@ -45,12 +45,16 @@ import { HeaderRulesService } from './header-rules/header-rules.service';
 import { AccessKeysController } from './access/access-keys.controller';
 import { AccessKeysService } from './access/access-keys.service';
 import { CertificateStore } from '../../../libs/persistence/src/certificate-store';
-import { CertificatesController } from './certificates.controller';
-import { CertificatesService, MASTER_KEY, type MasterKeySource } from './certificates.service';
-import { DiagnosticsController } from './diagnostics.controller';
-import { ACCESS_CONTROL, MeshEventsController } from './mesh-events.controller';
+import { CertificatesController } from './certificates/certificates.controller';
+import {
+  CertificatesService,
+  MASTER_KEY,
+  type MasterKeySource,
+} from './certificates/certificates.service';
+import { DiagnosticsController } from './diagnostics/diagnostics.controller';
+import { ACCESS_CONTROL, MeshEventsController } from './console/mesh-events.controller';
 import type { AccessControl } from '../../../libs/access/src/access-control';
-import { MeshEventsService } from './mesh-events.service';
+import { MeshEventsService } from './console/mesh-events.service';
 import { MeshDiagnosticsStore } from '../../../libs/persistence/src/mesh-diagnostics-store';
 import { registryControllers, registryProviders } from './registry/registry.providers';
 

@@ -1,6 +1,6 @@
 import { DEFAULT_LIMITS, type ResourceLimits } from '../../admin-api/src/admin-api.options';
-import { type CrossSitePolicy, LOOPBACK_HOSTS } from '../../admin-api/src/cross-site';
-import type { RequestBodyLimits } from '../../admin-api/src/request-body';
+import { type CrossSitePolicy, LOOPBACK_HOSTS } from '../../admin-api/src/http/cross-site';
+import type { RequestBodyLimits } from '../../admin-api/src/http/request-body';
 import type { HttpServerLimits } from './http-server';
 import type { XdsRoleConfig } from '../../xds-server/src/xds-role';
 import { DEFAULT_ADS_LIMITS } from '../../../libs/xds/src/ads-server';

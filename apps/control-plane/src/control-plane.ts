@@ -10,11 +10,11 @@ import {
   type RunningDatabase,
 } from '../../../libs/persistence/src/embedded-postgres';
 import { AdminApiModule } from '../../admin-api/src/admin-api.module';
-import { Readiness } from '../../admin-api/src/readiness';
-import { crossSiteGuard } from '../../admin-api/src/cross-site';
-import { refuseNulInUrl, requestBody } from '../../admin-api/src/request-body';
-import { startRolloutScheduler } from '../../admin-api/src/rollout-scheduler';
-import { serveConsole } from '../../admin-api/src/console-files';
+import { Readiness } from '../../admin-api/src/http/readiness';
+import { crossSiteGuard } from '../../admin-api/src/http/cross-site';
+import { refuseNulInUrl, requestBody } from '../../admin-api/src/http/request-body';
+import { startRolloutScheduler } from '../../admin-api/src/rollouts/rollout-scheduler';
+import { serveConsole } from '../../admin-api/src/console/console-files';
 import { MeshConfigSource } from '../../xds-server/src/mesh-config-source';
 import { MeshReader } from '../../../libs/persistence/src/mesh-reader';
 import { RegistryStore } from '../../../libs/persistence/src/registry-store';
@@ -34,7 +34,7 @@ import { requestAuthentication } from '../../admin-api/src/access/request-authen
 import { StreamAuthorization } from '../../xds-server/src/stream-authorization';
 import { ConfigError, type TrellisConfig } from './config';
 import { CertificateStore } from '../../../libs/persistence/src/certificate-store';
-import { certificateMetrics } from '../../admin-api/src/certificates.service';
+import { certificateMetrics } from '../../admin-api/src/certificates/certificates.service';
 import { ServedCertificates } from '../../xds-server/src/served-certificates';
 import { BoundedExpressAdapter } from './http-server';
 

@@ -1,5 +1,5 @@
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
-import { actorFrom } from '../app-mesh-request';
+import { actorFrom } from '../app-mesh/app-mesh-request';
 import type { AuthenticatedRequest } from './request-authentication';
 
 /**

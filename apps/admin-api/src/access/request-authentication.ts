@@ -10,7 +10,7 @@ import {
   NotFoundException,
 } from '../../../../libs/mesh-model/src/errors';
 import { translateDatabaseError } from '../../../../libs/persistence/src/database-errors';
-import { sendAppMeshError } from '../app-mesh-exception.filter';
+import { sendAppMeshError } from '../app-mesh/app-mesh-exception.filter';
 import { operationOf, PUBLIC_PATHS, type ArnContext } from './operation-actions';
 
 /** A request as the body parser and this middleware leave it. */

@@ -3,9 +3,9 @@ import type { Response } from 'express';
 import { BadRequestException } from '../../../../libs/mesh-model/src/errors';
 import { parseHeaderRules } from '../../../../libs/mesh-model/src/header-rules';
 import type { ResourceId } from '../../../../libs/mesh-model/src/resource-kinds';
-import { writeResponse } from '../app-mesh-request';
+import { writeResponse } from '../app-mesh/app-mesh-request';
 import { Actor } from '../access/actor.decorator';
-import { expectedVersionOf } from '../if-match';
+import { expectedVersionOf } from '../http/if-match';
 import { HeaderRulesService, type HeaderRuleWriteResult } from './header-rules.service';
 
 /** App Mesh's ResourceName: 1 to 255 characters. */

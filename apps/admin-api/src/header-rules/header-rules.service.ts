@@ -19,8 +19,8 @@ import {
   type StoredResource,
 } from '../../../../libs/persistence/src/mesh-store';
 import { ADMIN_API_OPTIONS, type AdminApiOptions } from '../admin-api.options';
-import type { WriteResult } from '../mesh-resource.service';
-import { resourceData } from '../resource-data';
+import type { WriteResult } from '../app-mesh/mesh-resource.service';
+import { resourceData } from '../app-mesh/resource-data';
 import { ResourceWrites } from '../resource-writes';
 
 export interface HeaderRuleWrite {

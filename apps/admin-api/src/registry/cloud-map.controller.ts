@@ -13,7 +13,7 @@ import {
   validateCloudMapInput,
 } from '../../../../libs/mesh-model/src/cloud-map/validation';
 import { isObject } from '../../../../libs/mesh-model/src/model-validation';
-import { actorFrom } from '../app-mesh-request';
+import { actorFrom } from '../app-mesh/app-mesh-request';
 import { CLOUD_MAP_CONTENT_TYPE, CloudMapExceptionFilter } from './cloud-map-exception.filter';
 import { CloudMapService } from './cloud-map.service';
 

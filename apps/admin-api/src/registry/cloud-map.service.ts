@@ -62,7 +62,7 @@ import {
   type RegistryWriteTransaction,
 } from '../../../../libs/persistence/src/registry-store';
 import { ADMIN_API_OPTIONS, type AdminApiOptions } from '../admin-api.options';
-import { decodePageToken, encodePageToken, isName } from '../page-token';
+import { decodePageToken, encodePageToken, isName } from '../app-mesh/page-token';
 
 /**
  * Trellis' registry limits (docs/registry.md). Cloud Map's defaults are 50 namespaces per

@@ -18,7 +18,7 @@ import {
   type RegisterInstanceRequest,
 } from '../../../../libs/mesh-model/src/cloud-map/validation';
 import { isObject } from '../../../../libs/mesh-model/src/model-validation';
-import { actorFrom } from '../app-mesh-request';
+import { actorFrom } from '../app-mesh/app-mesh-request';
 import { CloudMapExceptionFilter } from './cloud-map-exception.filter';
 import { CloudMapService } from './cloud-map.service';
 import { RegistryEndpointsViewService } from './registry-endpoints-view.service';
