@@ -16,10 +16,12 @@ import type {
 } from '../../libs/envoy-api/generated/envoy/service/discovery/v3/discovery';
 import { CLUSTER, LISTENER } from '../../libs/xds-types/src/resource-types';
 import { markdownTable } from '../report';
+import { AppMeshHttp } from '../rest/app-mesh-http';
 import type { ControlPlaneProcess } from '../system/control-plane-process';
 
 // The soak: one control plane process under a steady mix of REST writes, proxies that connect
-// and leave with new node ids, and rollouts, for a long time. Every minute it samples the
+// and leave with new node ids, registry churn (instances of new ids registered and
+// deregistered through the Cloud Map API) and rollouts, for a long time. Every minute it samples the
 // process' RSS (from /proc) and its event-loop delay and open handles (from /metrics); the run
 // fails if RSS grows by more than 10 % after the warm-up.
 
@@ -47,6 +49,9 @@ export interface SoakResult {
   growth: number;
   writes: number;
   writeErrors: number;
+  /** Cloud Map RegisterInstance / DeregisterInstance calls answered, and failed. */
+  registryChanges: number;
+  registryErrors: number;
   proxies: number;
   proxyErrors: number;
   rollouts: number;
@@ -60,11 +65,20 @@ export async function runSoak(
   options: SoakOptions,
 ): Promise<SoakResult> {
   const appMesh = controlPlane.appMesh();
-  await createSoakMesh(appMesh);
+  const cloudMap = new AppMeshHttp(controlPlane.httpUrl, 1);
+  const serviceId = await createSoakMesh(appMesh, cloudMap);
   const xdsPort = controlPlane.options.xdsPort;
   const end = Date.now() + options.minutes * 60_000;
   const running = () => Date.now() < end;
-  const counts = { writes: 0, writeErrors: 0, proxies: 0, proxyErrors: 0, rollouts: 0 };
+  const counts = {
+    writes: 0,
+    writeErrors: 0,
+    registryChanges: 0,
+    registryErrors: 0,
+    proxies: 0,
+    proxyErrors: 0,
+    rollouts: 0,
+  };
 
   const sampleEveryMs = Math.min(60_000, (options.minutes * 60_000) / 10);
   const warmUpSamples = Math.max(
@@ -81,7 +95,8 @@ export async function runSoak(
       options.log(
         `soak: minute ${sample.minute.toFixed(1)}: RSS ${(sample.rssBytes / MiB).toFixed(0)} MiB, ` +
           `event-loop p99 ${sample.eventLoopDelayP99Ms.toFixed(1)} ms, ${sample.openHandles} handles, ` +
-          `${sample.connectedProxies} proxies; ${counts.writes} writes, ${counts.proxies} proxies, ${counts.rollouts} rollouts`,
+          `${sample.connectedProxies} proxies; ${counts.writes} writes, ${counts.registryChanges} registry changes, ` +
+          `${counts.proxies} proxies, ${counts.rollouts} rollouts`,
       );
     }
   })();
@@ -89,10 +104,12 @@ export async function runSoak(
   await Promise.all([
     sampler,
     writeLoop(appMesh, running, counts),
+    registryLoop(cloudMap, serviceId, running, counts),
     ...Array.from({ length: 8 }, (_, lane) => proxyLoop(xdsPort, lane, running, counts)),
     rolloutLoop(controlPlane.httpUrl, running, counts, options.log),
   ]);
   appMesh.destroy();
+  cloudMap.close();
 
   const baseline = samples[Math.min(warmUpSamples, samples.length) - 1]!;
   const last = samples[samples.length - 1]!;
@@ -108,9 +125,10 @@ export async function runSoak(
 export function soakTable(result: SoakResult): string {
   const mib = (bytes: number) => (bytes / MiB).toFixed(0);
   return [
-    `### Soak: ${result.minutes} minutes of REST writes, proxy churn and rollouts on one process`,
+    `### Soak: ${result.minutes} minutes of REST writes, proxy churn, registry churn and rollouts on one process`,
     '',
-    `${result.writes} REST writes (${result.writeErrors} failed), ${result.proxies} proxies ` +
+    `${result.writes} REST writes (${result.writeErrors} failed), ${result.registryChanges} Cloud Map ` +
+      `instance registrations and deregistrations (${result.registryErrors} failed), ${result.proxies} proxies ` +
       `connected and left with new node ids (${result.proxyErrors} failed), ${result.rollouts} rollouts ` +
       `completed. RSS at the end of the warm-up (minute ${result.baseline.minute.toFixed(1)}): ` +
       `${mib(result.baseline.rssBytes)} MiB; at the end: ${(result.growth * 100).toFixed(1)} % from there ` +
@@ -129,19 +147,47 @@ export function soakTable(result: SoakResult): string {
   ].join('\n');
 }
 
-/** web-v1 and web-v2 behind router web (route canary), service web.local, and front calling it. */
-async function createSoakMesh(appMesh: AppMeshClient): Promise<void> {
+/**
+ * web-v1 (DNS) and web-v2 (Cloud Map service web-v2 in soak.registry) behind router web (route
+ * canary), service web.local, and front calling it. Returns the Cloud Map service's id.
+ */
+async function createSoakMesh(appMesh: AppMeshClient, cloudMap: AppMeshHttp): Promise<string> {
   const listeners = [{ portMapping: { port: 8080, protocol: 'http' as const } }];
+  const registered = async (operation: string, body: unknown) => {
+    const response = await cloudMap.cloudMap(operation, body);
+    if (response.status !== 200) {
+      throw new Error(`${operation}: ${response.status} ${JSON.stringify(response.body)}`);
+    }
+    return response.body;
+  };
+  const { OperationId } = await registered('CreateHttpNamespace', { Name: REGISTRY_NAMESPACE });
+  const { Operation } = (await registered('GetOperation', { OperationId })) as {
+    Operation: { Targets: { NAMESPACE: string } };
+  };
+  const { Service } = (await registered('CreateService', {
+    Name: 'web-v2',
+    NamespaceId: Operation.Targets.NAMESPACE,
+  })) as { Service: { Id: string } };
   await appMesh.send(new CreateMeshCommand({ meshName: MESH }));
-  for (const node of ['web-v1', 'web-v2']) {
-    await appMesh.send(
-      new CreateVirtualNodeCommand({
-        meshName: MESH,
-        virtualNodeName: node,
-        spec: { listeners, serviceDiscovery: { dns: { hostname: `${node}.soak.local` } } },
-      }),
-    );
-  }
+  await appMesh.send(
+    new CreateVirtualNodeCommand({
+      meshName: MESH,
+      virtualNodeName: 'web-v1',
+      spec: { listeners, serviceDiscovery: { dns: { hostname: 'web-v1.soak.local' } } },
+    }),
+  );
+  await appMesh.send(
+    new CreateVirtualNodeCommand({
+      meshName: MESH,
+      virtualNodeName: 'web-v2',
+      spec: {
+        listeners,
+        serviceDiscovery: {
+          awsCloudMap: { namespaceName: REGISTRY_NAMESPACE, serviceName: 'web-v2' },
+        },
+      },
+    }),
+  );
   await appMesh.send(
     new CreateVirtualRouterCommand({
       meshName: MESH,
@@ -180,6 +226,40 @@ async function createSoakMesh(appMesh: AppMeshClient): Promise<void> {
       },
     }),
   );
+  return Service.Id;
+}
+
+const REGISTRY_NAMESPACE = 'soak.registry';
+
+/**
+ * Registry churn: web-v2's instances come and go with new ids, about four calls a second (each
+ * round registers one instance and deregisters the one registered three rounds before), as ECS
+ * tasks of a service are replaced. Every change reaches the front proxies as endpoints.
+ */
+async function registryLoop(
+  cloudMap: AppMeshHttp,
+  serviceId: string,
+  running: () => boolean,
+  counts: { registryChanges: number; registryErrors: number },
+): Promise<void> {
+  const call = async (operation: string, body: unknown): Promise<void> => {
+    const response = await cloudMap.cloudMap(operation, body).catch(() => undefined);
+    if (response?.status === 200) counts.registryChanges++;
+    else counts.registryErrors++;
+  };
+  for (let n = 0; running(); n++) {
+    await call('RegisterInstance', {
+      ServiceId: serviceId,
+      InstanceId: `task-${n}`,
+      Attributes: {
+        AWS_INSTANCE_IPV4: `10.9.${(n >> 8) & 255}.${n & 255}`,
+        AWS_INSTANCE_PORT: '8080',
+      },
+    });
+    if (n >= 3)
+      await call('DeregisterInstance', { ServiceId: serviceId, InstanceId: `task-${n - 3}` });
+    await delay(500);
+  }
 }
 
 /** Creates, tags and deletes virtual nodes of new names, about five writes a second. */
