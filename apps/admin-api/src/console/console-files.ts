@@ -10,7 +10,7 @@ import { sendAppMeshError } from '../app-mesh/app-mesh-exception.filter';
  * Where `npm run build` puts the console (apps/console, built by Vite): `dist/console`, beside
  * this file's own `dist/apps`, so the container image copies it the same way.
  */
-export const CONSOLE_ROOT = join(__dirname, '../../../console');
+export const CONSOLE_ROOT = join(__dirname, '../../../../console');
 
 /**
  * The console as static files at /ui: no server of its own; its pages call the same APIs with
