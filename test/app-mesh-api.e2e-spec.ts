@@ -28,6 +28,7 @@ import {
   UpdateVirtualNodeCommand,
   UpdateVirtualRouterCommand,
   UpdateVirtualServiceCommand,
+  paginateListMeshes,
   paginateListVirtualNodes,
   type VirtualNodeSpec,
 } from '@aws-sdk/client-app-mesh';
@@ -241,8 +242,12 @@ describe('App Mesh API through @aws-sdk/client-app-mesh', () => {
         (s) => s.virtualServiceName,
       ),
     ).toEqual(['web.example.internal']);
-    const meshes = await appMesh.send(new ListMeshesCommand({}));
-    expect(meshes.meshes!.some((m) => m.meshName === meshName && m.arn === arnPrefix)).toBe(true);
+    // Every suite's meshes share the database: ours may be past the first page.
+    const listed = [];
+    for await (const page of paginateListMeshes({ client: appMesh }, {})) {
+      listed.push(...page.meshes!);
+    }
+    expect(listed.some((m) => m.meshName === meshName && m.arn === arnPrefix)).toBe(true);
 
     // Deletes answer the object with status DELETED, in dependency order.
     const deletedService = await appMesh.send(
