@@ -34,6 +34,15 @@ describe('Any helpers', () => {
     ).toBeUndefined();
   });
 
+  it('hands back the message packAny encoded, without decoding its bytes again', () => {
+    const any = packAny(XRayConfig, xray);
+    expect(decodeAny(any)).toEqual({ typeName: XRayConfig.$type, message: xray });
+    expect(decodeAny(any)?.message).toBe(xray);
+    // Equal bytes that packAny did not make are decoded.
+    const copy = { typeUrl: any.typeUrl, value: Uint8Array.from(any.value) };
+    expect(decodeAny(copy)?.message).not.toBe(xray);
+  });
+
   it('names types the way Envoy reads type URLs', () => {
     expect(typeUrl(Listener)).toBe('type.googleapis.com/envoy.config.listener.v3.Listener');
     expect(typeNameOf('type.googleapis.com/envoy.config.listener.v3.Listener')).toBe(

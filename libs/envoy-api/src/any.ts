@@ -24,8 +24,17 @@ export function typeNameOf(anyTypeUrl: string): string {
  * `packAny(HttpConnectionManager, { statPrefix: 'ingress_http', ... })`.
  */
 export function packAny<M>(type: MessageType<M>, message: M): Any {
-  return { typeUrl: typeUrl(type), value: encodeMessage(type, message) };
+  const value = encodeMessage(type, message);
+  packed.set(value, { typeName: type.$type, message });
+  return { typeUrl: typeUrl(type), value };
 }
+
+/**
+ * The message each Any `packAny` made was encoded from, by its bytes: `decodeAny` hands it back
+ * instead of decoding the bytes again (validating a resource reads every typed config in it).
+ * Messages packed here are not changed afterwards; the entry goes away with the bytes.
+ */
+const packed = new WeakMap<Uint8Array, DecodedAny>();
 
 /** Decodes an Any that must hold `type`; throws if its type URL names another message. */
 export function unpackAny<M>(any: Any, type: MessageType<M>): M {
@@ -48,6 +57,8 @@ export interface DecodedAny {
  */
 export function decodeAny(any: Any): DecodedAny | undefined {
   const typeName = typeNameOf(any.typeUrl ?? '');
+  const known = any.value && packed.get(any.value);
+  if (known && known.typeName === typeName) return known;
   const type = messageTypeRegistry.get(typeName);
   if (!type) return undefined;
   return { typeName, message: type.decode(any.value ?? new Uint8Array()) };

@@ -1,3 +1,6 @@
+import { Cluster } from '../../envoy-api/generated/envoy/config/cluster/v3/cluster';
+import { Resource } from '../../envoy-api/generated/envoy/service/discovery/v3/discovery';
+import { Any } from '../../envoy-api/generated/google/protobuf/any';
 import { edsCluster } from '../../../test/support/xds';
 import { CLUSTER, CLUSTER_LOAD_ASSIGNMENT } from '../../xds-types/src/resource-types';
 import { ResourceEncoder } from './encoded-resource';
@@ -65,5 +68,20 @@ describe('ResourceEncoder', () => {
     encode('c'); // drops b
     expect(encode('a')).toBe(a);
     expect(encode('b')).not.toBe(b);
+  });
+});
+
+describe('ResourceEncoder wrappers', () => {
+  it('wraps the message in an Any and a delta Resource that decode to it', () => {
+    const encoder = new ResourceEncoder();
+    const message = edsCluster(`cds_${'x'.repeat(300)}`);
+    const encoded = encoder.encode({ typeUrl: CLUSTER, name: 'cds_long', message });
+    const any = Any.decode(encoded.any);
+    expect(any.typeUrl).toBe(CLUSTER);
+    expect(Cluster.decode(any.value)).toEqual(Cluster.decode(Cluster.encode(message).finish()));
+    const resource = Resource.decode(encoded.deltaResource);
+    expect(resource.name).toBe('cds_long');
+    expect(resource.version).toBe(encoded.version);
+    expect([...resource.resource!.value]).toEqual([...any.value]);
   });
 });

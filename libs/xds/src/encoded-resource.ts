@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { messageTypeRegistry } from '../../envoy-api/generated/typeRegistry';
 import '../../envoy-api/generated/register-all';
 import { typeNameOf } from '../../envoy-api/src/any';
-import { encodeMessage, write } from '../../envoy-api/src/encode';
+import { withWritten } from '../../envoy-api/src/encode';
 import type { TypeUrl, XdsResource } from '../../xds-types/src/resource-types';
 import {
   validateResource,
@@ -56,7 +56,16 @@ export class ResourceEncoder {
     const typeName = typeNameOf(resource.typeUrl);
     const type = messageTypeRegistry.get(typeName);
     if (!type) throw new Error(`no generated message type for ${resource.typeUrl}`);
-    const value = encodeMessage(type, resource.message);
+    const encoded = withWritten(
+      (writer) => type.encode(resource.message, writer),
+      (value) => this.encoded(resource, typeName, value),
+    );
+    this.cache.set(resource.message, encoded);
+    return encoded;
+  }
+
+  /** The resource whose message encodes to `value` (a view that is not kept), from the cache when known. */
+  private encoded(resource: XdsResource, typeName: string, value: Uint8Array): EncodedResource {
     this.bytesEncoded += value.length;
     const hash = createHash('sha256').update(value).digest('base64url');
     const key = `${resource.typeUrl}\u0000${resource.name}\u0000${hash}`;
@@ -65,22 +74,10 @@ export class ResourceEncoder {
       // Most recently used last.
       this.byContent.delete(key);
       this.byContent.set(key, known);
-      this.cache.set(resource.message, known);
       return known;
     }
     const version = hash.slice(0, 22);
-    const any = write((writer) =>
-      writer.uint32(10).string(resource.typeUrl).uint32(18).bytes(value),
-    );
-    const deltaResource = write((writer) =>
-      writer
-        .uint32(26) // name = 3
-        .string(resource.name)
-        .uint32(10) // version = 1
-        .string(version)
-        .uint32(18) // resource = 2
-        .bytes(any),
-    );
+    const { any, deltaResource } = wrap(resource, version, value);
     const encoded: EncodedResource = {
       typeUrl: resource.typeUrl,
       name: resource.name,
@@ -89,7 +86,6 @@ export class ResourceEncoder {
       deltaResource,
       failures: validateResource(typeName, resource.message),
     };
-    this.cache.set(resource.message, encoded);
     if (this.contentCacheSize > 0) {
       this.byContent.set(key, encoded);
       if (this.byContent.size > this.contentCacheSize) {
@@ -102,6 +98,63 @@ export class ResourceEncoder {
     }
     return encoded;
   }
+}
+
+/**
+ * The Any holding `value` and the delta `Resource` holding that Any, in one allocation: the Any
+ * is the end of the `Resource` (its last field), so it is a view of the same bytes.
+ */
+function wrap(
+  resource: XdsResource,
+  version: string,
+  value: Uint8Array,
+): Pick<EncodedResource, 'any' | 'deltaResource'> {
+  const typeUrl = Buffer.from(resource.typeUrl);
+  const name = Buffer.from(resource.name);
+  const anyLength = field(typeUrl.length) + field(value.length);
+  const length = field(name.length) + field(version.length) + field(anyLength);
+  const bytes = Buffer.allocUnsafe(length);
+  let at = 0;
+  const put = (tag: number, content: Uint8Array | string, contentLength: number) => {
+    bytes[at++] = tag;
+    at = varint(bytes, at, contentLength);
+    if (typeof content === 'string') at += bytes.write(content, at, 'latin1');
+    else {
+      bytes.set(content, at);
+      at += content.length;
+    }
+  };
+  put(26, name, name.length); // Resource.name = 3
+  put(10, version, version.length); // Resource.version = 1 (base64url: one byte per character)
+  bytes[at++] = 18; // Resource.resource = 2
+  at = varint(bytes, at, anyLength);
+  const anyStart = at;
+  put(10, typeUrl, typeUrl.length); // Any.type_url = 1
+  put(18, value, value.length); // Any.value = 2
+  return { any: bytes.subarray(anyStart), deltaResource: bytes };
+}
+
+/** Bytes of a length-delimited field with a one-byte tag and `length` bytes of content. */
+function field(length: number): number {
+  return 1 + varintSize(length) + length;
+}
+
+function varintSize(value: number): number {
+  let size = 1;
+  while (value > 0x7f) {
+    value >>>= 7;
+    size++;
+  }
+  return size;
+}
+
+function varint(bytes: Uint8Array, at: number, value: number): number {
+  while (value > 0x7f) {
+    bytes[at++] = (value & 0x7f) | 0x80;
+    value >>>= 7;
+  }
+  bytes[at++] = value;
+  return at;
 }
 
 /** A version for a set of resources: the hash of their names and versions, order-independent. */
