@@ -55,6 +55,8 @@ export interface StormResult {
   startMs: number;
   /** From starting the new process until every proxy was reconnected, ms. */
   reconnectedMs: number;
+  /** From starting the new process until the propagation API first showed a proxy in sync, ms. */
+  firstSyncedMs: number;
   /** From starting the new process until every proxy was reported in sync at the current revision, ms. */
   syncedMs: number;
   /** Responses proxies received after the restart, by type: a version they already had is waste. */
@@ -345,11 +347,6 @@ export async function runStorm(
   const { log, groups } = options;
   log(`reconnect storm ${protocol} ${streams}: starting the control plane`);
   let controlPlane = await startControlPlane(options);
-  const ports = {
-    httpPort: controlPlane.options.httpPort,
-    xdsPort: controlPlane.options.xdsPort,
-    postgresPort: controlPlane.options.postgresPort,
-  };
   const { generator, failed } = loadGenerator();
   try {
     const appMesh = controlPlane.appMesh();
@@ -360,28 +357,64 @@ export async function runStorm(
     await connect(
       generator,
       failed,
-      { port: ports.xdsPort, protocol, streams, groups, reconnect: true },
+      { port: controlPlane.options.xdsPort, protocol, streams, groups, reconnect: true },
       options.timeoutMs,
     );
-    await responseCounts(generator);
-
-    log(`reconnect storm ${protocol} ${streams}: restarting the control plane`);
-    const stopStart = wallClock();
+    const restart = await restartUnderFleet(controlPlane, generator, {
+      streams,
+      meshName: MESH,
+      options,
+      label: `reconnect storm ${protocol} ${streams}`,
+    });
+    controlPlane = restart.controlPlane;
+    return { protocol, ...restart.result };
+  } finally {
+    generator.stop();
     await controlPlane.stop();
-    const stopMs = wallClock() - stopStart;
-    const start = wallClock();
-    controlPlane = await startControlPlane(options, ports);
-    const startMs = wallClock() - start;
-    generator.send({ kind: 'mark' });
-    const cpu = controlPlane.cpuSeconds();
+  }
+}
 
-    let reconnectedMs: number | undefined;
-    let syncedMs: number | undefined;
+/** What a restart under a connected fleet measures (see StormResult). */
+export type RestartResult = Omit<StormResult, 'protocol'>;
+
+/**
+ * Stops `controlPlane` while `generator`'s proxies (started with `reconnect`) are connected,
+ * starts it again on the same ports and data, and measures until every proxy reconnected and
+ * the propagation API shows all `streams` in sync in `meshName`. The caller stops the returned
+ * control plane.
+ */
+export async function restartUnderFleet(
+  controlPlane: ControlPlaneProcess,
+  generator: LoadGeneratorProcess,
+  run: { streams: number; meshName: string; options: SystemBenchOptions; label: string },
+): Promise<{ controlPlane: ControlPlaneProcess; result: RestartResult }> {
+  const { streams, meshName, options, label } = run;
+  const ports = {
+    httpPort: controlPlane.options.httpPort,
+    xdsPort: controlPlane.options.xdsPort,
+    postgresPort: controlPlane.options.postgresPort,
+  };
+  await responseCounts(generator);
+  options.log(`${label}: restarting the control plane`);
+  const stopStart = wallClock();
+  await controlPlane.stop();
+  const stopMs = wallClock() - stopStart;
+  const start = wallClock();
+  const restarted = await startControlPlane(options, ports);
+  const startMs = wallClock() - start;
+  generator.send({ kind: 'mark' });
+  const cpu = restarted.cpuSeconds();
+
+  let reconnectedMs: number | undefined;
+  let syncedMs: number | undefined;
+  let firstSyncedMs: number | undefined;
+  let last: Propagation | undefined;
+  try {
     await within(
       options.timeoutMs,
       () =>
-        `reconnect storm: reconnected after ${reconnectedMs ?? '-'} ms, in sync after ${syncedMs ?? '-'} ms; ` +
-        `propagation: ${JSON.stringify({ ...lastPropagation, pending: lastPropagation?.pending.slice(0, 3) })}`,
+        `${label}: reconnected after ${reconnectedMs ?? '-'} ms, in sync after ${syncedMs ?? '-'} ms; ` +
+        `propagation: ${JSON.stringify({ ...last, pending: last?.pending.slice(0, 3) })}`,
       (async () => {
         while (reconnectedMs === undefined || syncedMs === undefined) {
           await sleep(100);
@@ -390,34 +423,41 @@ export async function runStorm(
             generator.send({ kind: 'stats' });
             if ((await stats).open === streams) reconnectedMs = wallClock() - start;
           }
-          if (syncedMs === undefined && (await propagated(controlPlane, streams))) {
-            syncedMs = wallClock() - start;
+          if (syncedMs === undefined) {
+            last = await propagation(restarted, meshName);
+            if (last && last.acked > 0) firstSyncedMs ??= wallClock() - start;
+            if (last && last.proxies === streams && last.acked === streams) {
+              syncedMs = wallClock() - start;
+            }
           }
         }
       })(),
     );
-    const statsEvent = generator.next('stats');
-    generator.send({ kind: 'stats' });
-    const stats = await statsEvent;
-    const responses = await responseCounts(generator);
-    return {
-      protocol,
+  } catch (error) {
+    await restarted.stop();
+    throw error;
+  }
+  const statsEvent = generator.next('stats');
+  generator.send({ kind: 'stats' });
+  const stats = await statsEvent;
+  const responses = await responseCounts(generator);
+  return {
+    controlPlane: restarted,
+    result: {
       streams,
       stopMs,
       startMs,
       reconnectedMs: reconnectedMs!,
+      firstSyncedMs: firstSyncedMs!,
       syncedMs: syncedMs!,
       responses,
       reconnects: stats.reconnects,
       errors: stats.errors,
       errorSamples: stats.errorSamples,
-      cpuSeconds: controlPlane.cpuSeconds() - cpu,
-      peakRssBytes: controlPlane.peakRss(),
-    };
-  } finally {
-    generator.stop();
-    await controlPlane.stop();
-  }
+      cpuSeconds: restarted.cpuSeconds() - cpu,
+      peakRssBytes: restarted.peakRss(),
+    },
+  };
 }
 
 interface Propagation {
@@ -427,13 +467,12 @@ interface Propagation {
   pending: Array<{ node: string; state: string; syncedRevision?: number }>;
 }
 
-let lastPropagation: Propagation | undefined;
-
-/** Whether the propagation endpoint (what `--wait` polls) shows every proxy at the current revision. */
-async function propagated(controlPlane: ControlPlaneProcess, streams: number): Promise<boolean> {
-  const response = await fetch(`${controlPlane.httpUrl}/v1/meshes/${MESH}/propagation`);
-  if (!response.ok) return false;
-  const body = (await response.json()) as Propagation;
-  lastPropagation = body;
-  return body.proxies === streams && body.acked === streams;
+/** The propagation endpoint's view of `meshName` (what `--wait` polls); undefined while it does not answer. */
+async function propagation(
+  controlPlane: ControlPlaneProcess,
+  meshName: string,
+): Promise<Propagation | undefined> {
+  const response = await fetch(`${controlPlane.httpUrl}/v1/meshes/${meshName}/propagation`);
+  if (!response.ok) return undefined;
+  return (await response.json()) as Propagation;
 }

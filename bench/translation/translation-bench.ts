@@ -39,7 +39,7 @@ import {
 import { PhaseProfiler } from '../phase-profiler';
 
 /** One registered instance for each Cloud Map–discovered node of the benchmark mesh. */
-const BENCH_REGISTRY: EndpointRegistry = {
+export const BENCH_REGISTRY: EndpointRegistry = {
   instances: (_namespace, service) => [
     { address: `10.1.${service.length % 250}.${service.charCodeAt(service.length - 1) % 250}` },
   ],

@@ -49,10 +49,15 @@ export function groupNode(index: number): string {
 }
 
 /** An Envoy node as the App Mesh Envoy image identifies itself; `node.cluster` names the group. */
-export function proxyNode(proxyIndex: number, groupIndex: number, meshName = MESH): Node {
+export function proxyNode(
+  proxyIndex: number,
+  groupIndex: number,
+  meshName = MESH,
+  virtualNode = groupNode(groupIndex),
+): Node {
   return {
     id: `bench-proxy-${proxyIndex}`,
-    cluster: `mesh/${meshName}/virtualNode/${groupNode(groupIndex)}`,
+    cluster: `mesh/${meshName}/virtualNode/${virtualNode}`,
     userAgentName: 'envoy',
     userAgentVersionType: { $case: 'userAgentVersion', value: '1.34.1' },
   };
@@ -158,6 +163,8 @@ function translateGroup(mesh: MeshSnapshot, group: number): XdsResource[] {
 export interface GroupSubscriptions {
   endpoints: string[];
   routes: string[];
+  /** The virtual node the group's proxies run as (default: `groupNode` of the group's index). */
+  virtualNode?: string;
 }
 
 /** The resource names a client of `group` asks for by name, as Envoy would after CDS and LDS. */

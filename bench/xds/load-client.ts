@@ -220,7 +220,7 @@ class LoadGenerator implements ProxyHost {
           index,
           port,
           protocol,
-          proxyNode(index, group, this.command.mesh ?? MESH),
+          proxyNode(index, group, this.command.mesh ?? MESH, groups[group]!.virtualNode),
           groups[group]!,
           this,
         ),
