@@ -123,9 +123,12 @@ export class ControlPlaneProcess {
   /** Resolves once /readyz answers (whatever the log level); rejects if the process exits. */
   private async ready(timeoutMs: number): Promise<void> {
     // The log is read as fast as it comes (a full pipe would block the server) and kept only
-    // in part, for error messages.
+    // in part (the first and the latest 32 KiB), for error messages.
     const keep = (chunk: Buffer): void => {
-      if (this.output.length < 64 * 1024) this.output += chunk.toString();
+      this.output += chunk.toString();
+      if (this.output.length > 64 * 1024) {
+        this.output = `${this.output.slice(0, 32 * 1024)}\n…\n${this.output.slice(-32 * 1024)}`;
+      }
     };
     this.child.stdout!.on('data', keep);
     this.child.stderr!.on('data', keep);

@@ -397,8 +397,13 @@ export async function restartUnderFleet(
   await responseCounts(generator);
   options.log(`${label}: restarting the control plane`);
   const stopStart = wallClock();
-  await controlPlane.stop();
+  const exitCode = await controlPlane.stop();
   const stopMs = wallClock() - stopStart;
+  if (exitCode !== 0) {
+    throw new Error(
+      `${label}: the old process exited with ${exitCode}:\n${controlPlane.log.slice(-3000)}`,
+    );
+  }
   const start = wallClock();
   const restarted = await startControlPlane(options, ports);
   const startMs = wallClock() - start;

@@ -250,16 +250,20 @@ export async function startControlPlane(
       app,
       databaseFailed: database.failed,
       close: async ({ drain = true } = {}) => {
-        readiness.shutDown();
-        if (drain) await xds?.drain();
-        // Before the database goes: the scheduler finishes its step and releases its lock.
-        await rollouts?.stop();
-        httpTls?.stop();
-        await app.close();
-        await xds?.close();
-        await keyCache?.stop();
-        await dataSource.destroy();
-        await database.stop();
+        try {
+          readiness.shutDown();
+          if (drain) await xds?.drain();
+          // Before the database goes: the scheduler finishes its step and releases its lock.
+          await rollouts?.stop();
+          httpTls?.stop();
+          await app.close();
+          await xds?.close();
+          await keyCache?.stop();
+          await dataSource.destroy();
+        } finally {
+          // Whatever failed above, an embedded Postgres left running would refuse the next start.
+          await database.stop();
+        }
         logger.info('Trellis stopped');
       },
     };

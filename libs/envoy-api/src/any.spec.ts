@@ -39,7 +39,7 @@ describe('Any helpers', () => {
     expect(decodeAny(any)).toEqual({ typeName: XRayConfig.$type, message: xray });
     expect(decodeAny(any)?.message).toBe(xray);
     // Equal bytes that packAny did not make are decoded.
-    const copy = { typeUrl: any.typeUrl, value: Uint8Array.from(any.value) };
+    const copy = { typeUrl: any.typeUrl, value: Uint8Array.from(any.value!) };
     expect(decodeAny(copy)?.message).not.toBe(xray);
   });
 

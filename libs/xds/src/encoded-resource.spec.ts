@@ -78,10 +78,10 @@ describe('ResourceEncoder wrappers', () => {
     const encoded = encoder.encode({ typeUrl: CLUSTER, name: 'cds_long', message });
     const any = Any.decode(encoded.any);
     expect(any.typeUrl).toBe(CLUSTER);
-    expect(Cluster.decode(any.value)).toEqual(Cluster.decode(Cluster.encode(message).finish()));
+    expect(Cluster.decode(any.value!)).toEqual(Cluster.decode(Cluster.encode(message).finish()));
     const resource = Resource.decode(encoded.deltaResource);
     expect(resource.name).toBe('cds_long');
     expect(resource.version).toBe(encoded.version);
-    expect([...resource.resource!.value]).toEqual([...any.value]);
+    expect([...resource.resource!.value!]).toEqual([...any.value!]);
   });
 });

@@ -39,12 +39,45 @@ export interface AnyMessage {
 /** Decodes an Any; undefined when its type is unknown (its content is then not checked). */
 export type AnyDecoder = (any: AnyMessage) => DecodedAny | undefined;
 
-type Failures = ValidationFailure[];
 type Message = Record<string, unknown>;
-/** Checks one value (a field's value or a list/map element) found at `path`. */
-type ValueCheck = (value: unknown, path: string, failures: Failures) => void;
-/** Checks a field or oneof of `message`, whose own path is `path`. */
-type MemberCheck = (message: Message, path: string, failures: Failures) => void;
+/** Checks one value (a field's value or a list/map element) found where `at` is. */
+type ValueCheck = (value: unknown, at: Trail) => void;
+/** Checks a field or oneof of `message`, which is where `at` is. */
+type MemberCheck = (message: Message, at: Trail) => void;
+/** Checks a field's value (undefined when unset) in a message, which is where `at` is. */
+type FieldCheck = (value: unknown, at: Trail) => void;
+
+/**
+ * Where the validator is in a resource, and the failures found: the path of a failure is
+ * spelled out only when there is one, so a valid resource costs no path strings.
+ */
+class Trail {
+  readonly failures: ValidationFailure[] = [];
+  /** Field names; list indexes as numbers; map keys as `["key"]`. */
+  private readonly segments: Array<string | number> = [];
+
+  push(segment: string | number): void {
+    this.segments.push(segment);
+  }
+
+  pop(): void {
+    this.segments.pop();
+  }
+
+  fail(rule: string, message: string): void {
+    this.failures.push({ path: this.path(), rule, message });
+  }
+
+  private path(): string {
+    let path = '';
+    for (const segment of this.segments) {
+      if (typeof segment === 'number') path += `[${segment}]`;
+      else if (segment.startsWith('[')) path += segment;
+      else path += path === '' ? segment : `.${segment}`;
+    }
+    return path;
+  }
+}
 type TimeMessage = { seconds?: number; nanos?: number };
 
 const ANY = 'google.protobuf.Any';
@@ -62,9 +95,6 @@ const WRAPPERS: Record<string, ScalarName> = {
   'google.protobuf.StringValue': 'string',
   'google.protobuf.BytesValue': 'bytes',
 };
-
-/** Returned by a oneof member's reader when another member (or none) is set. */
-const NOT_SELECTED = Symbol('not selected');
 
 /**
  * Enforces the protoc-gen-validate rules of a RuleSchema on ts-proto messages, recursing into
@@ -84,15 +114,15 @@ export class ResourceValidator {
 
   /** Every rule `message` (of fully-qualified type `typeName`) breaks; empty when it is valid. */
   validate(typeName: string, message: unknown): ValidationFailure[] {
-    const failures: Failures = [];
-    this.checkMessage(typeName, message, '', failures);
-    return failures;
+    const at = new Trail();
+    this.checkMessage(typeName, message, at);
+    return at.failures;
   }
 
-  private checkMessage(typeName: string, value: unknown, path: string, failures: Failures): void {
+  private checkMessage(typeName: string, value: unknown, at: Trail): void {
     if (!this.typesToCheck.has(typeName)) return;
     if (typeof value !== 'object' || value === null) {
-      failures.push({ path, rule: 'message', message: `must be a ${typeName} message` });
+      at.fail('message', `must be a ${typeName} message`);
       return;
     }
     let checks = this.compiled.get(typeName);
@@ -100,50 +130,66 @@ export class ResourceValidator {
       checks = this.compileMessage(this.schema.messages[typeName]!);
       this.compiled.set(typeName, checks);
     }
-    for (const check of checks) check(value as Message, path, failures);
+    for (const check of checks) check(value as Message, at);
   }
 
   private compileMessage(schema: MessageSchema): MemberCheck[] {
     const checks: MemberCheck[] = [];
     for (const oneof of schema.oneofs ?? []) {
       if (!oneof.required) continue;
-      checks.push((message, path, failures) => {
+      checks.push((message, at) => {
         if (message[oneof.key] == null) {
-          failures.push({
-            path: join(path, oneof.name),
-            rule: 'oneof.required',
-            message: `one of the ${oneof.name} fields must be set`,
-          });
+          at.push(oneof.name);
+          at.fail('oneof.required', `one of the ${oneof.name} fields must be set`);
+          at.pop();
         }
       });
     }
+    /** Checks of oneof members, by oneof and `$case`: one read of the union per message. */
+    const members = new Map<string, Map<string, FieldCheck>>();
     for (const field of schema.fields) {
       const check = field.repeated
         ? this.listCheck(field)
         : field.mapKey
           ? this.mapCheck(field)
           : this.singularCheck(field);
-      if (check) checks.push(check);
+      if (!check) continue;
+      const { key, oneof } = field;
+      if (oneof === undefined) {
+        checks.push((message, at) => check(message[key], at));
+        continue;
+      }
+      let byCase = members.get(oneof);
+      if (!byCase) {
+        const cases = new Map<string, FieldCheck>();
+        byCase = cases;
+        members.set(oneof, cases);
+        checks.push((message, at) => {
+          const union = message[oneof] as { $case?: string; value?: unknown } | undefined;
+          if (union?.$case === undefined) return;
+          cases.get(union.$case)?.(union.value, at);
+        });
+      }
+      byCase.set(key, check);
     }
     return checks;
   }
 
-  private singularCheck(field: FieldSchema): MemberCheck | undefined {
+  private singularCheck(field: FieldSchema): FieldCheck | undefined {
     const check = this.valueCheck(field, field.rules, '');
     if (!check) return undefined;
-    const read = reader(field);
     const defaultValue = field.presence ? undefined : scalarDefault(field);
-    return (message, path, failures) => {
-      const value = read(message);
-      if (value === NOT_SELECTED) return;
+    return (value, at) => {
       // Unset non-optional scalars hold their default, which the rules apply to (proto3).
       const effective = value ?? defaultValue;
       if (effective === undefined && !field.message) return;
-      check(effective, join(path, field.name), failures);
+      at.push(field.name);
+      check(effective, at);
+      at.pop();
     };
   }
 
-  private listCheck(field: FieldSchema): MemberCheck | undefined {
+  private listCheck(field: FieldSchema): FieldCheck | undefined {
     const rules = field.rules?.repeated;
     const element = this.valueCheck(field, rules?.items, 'repeated.items.');
     const {
@@ -153,45 +199,38 @@ export class ResourceValidator {
       ignore_empty: ignoreEmpty,
     } = rules ?? {};
     if (!element && minItems === undefined && maxItems === undefined && !unique) return undefined;
-    const read = reader(field);
-    return (message, path, failures) => {
-      const value = read(message) ?? [];
-      if (value === NOT_SELECTED) return;
-      const own = join(path, field.name);
+    const check = (value: unknown, at: Trail): void => {
       if (!Array.isArray(value)) {
-        failures.push({ path: own, rule: 'repeated', message: 'must be a list' });
+        at.fail('repeated', 'must be a list');
         return;
       }
       if (ignoreEmpty && value.length === 0) return;
       if (minItems !== undefined && value.length < minItems) {
-        failures.push({
-          path: own,
-          rule: 'repeated.min_items',
-          message: `must have at least ${minItems} item(s)`,
-        });
+        at.fail('repeated.min_items', `must have at least ${minItems} item(s)`);
       }
       if (maxItems !== undefined && value.length > maxItems) {
-        failures.push({
-          path: own,
-          rule: 'repeated.max_items',
-          message: `must have at most ${maxItems} item(s)`,
-        });
+        at.fail('repeated.max_items', `must have at most ${maxItems} item(s)`);
       }
       // Uniqueness is defined for scalars and enums only (protoc-gen-validate ignores messages).
       if (unique && !field.message && new Set(value.map(uniquenessKey)).size !== value.length) {
-        failures.push({
-          path: own,
-          rule: 'repeated.unique',
-          message: 'must not contain duplicates',
-        });
+        at.fail('repeated.unique', 'must not contain duplicates');
       }
       if (element) {
-        for (let i = 0; i < value.length; i++) element(value[i], `${own}[${i}]`, failures);
+        for (let i = 0; i < value.length; i++) {
+          at.push(i);
+          element(value[i], at);
+          at.pop();
+        }
       }
+    };
+    return (value, at) => {
+      at.push(field.name);
+      check(value ?? [], at);
+      at.pop();
     };
   }
 
-  private mapCheck(field: FieldSchema): MemberCheck | undefined {
+  private mapCheck(field: FieldSchema): FieldCheck | undefined {
     const rules = field.rules?.map;
     const keyType = field.mapKey!;
     const keyCheck = this.valueCheck({ scalar: keyType }, rules?.keys, 'map.keys.');
@@ -204,41 +243,33 @@ export class ResourceValidator {
     } = rules ?? {};
     const hasPairRules = minPairs !== undefined || maxPairs !== undefined || noSparse;
     if (!keyCheck && !valueCheck && !hasPairRules) return undefined;
-    const read = reader(field);
-    return (message, path, failures) => {
-      const value = read(message) ?? {};
-      if (value === NOT_SELECTED) return;
-      const own = join(path, field.name);
+    const check = (value: unknown, at: Trail): void => {
       if (typeof value !== 'object' || value === null) {
-        failures.push({ path: own, rule: 'map', message: 'must be a map' });
+        at.fail('map', 'must be a map');
         return;
       }
       const entries =
         value instanceof Map ? [...(value as Map<unknown, unknown>)] : Object.entries(value);
       if (ignoreEmpty && entries.length === 0) return;
       if (minPairs !== undefined && entries.length < minPairs) {
-        failures.push({
-          path: own,
-          rule: 'map.min_pairs',
-          message: `must have at least ${minPairs} entries`,
-        });
+        at.fail('map.min_pairs', `must have at least ${minPairs} entries`);
       }
       if (maxPairs !== undefined && entries.length > maxPairs) {
-        failures.push({
-          path: own,
-          rule: 'map.max_pairs',
-          message: `must have at most ${maxPairs} entries`,
-        });
+        at.fail('map.max_pairs', `must have at most ${maxPairs} entries`);
       }
       for (const [rawKey, entry] of entries) {
         const key = mapKey(rawKey, keyType);
-        const entryPath = `${own}[${JSON.stringify(key)}]`;
-        keyCheck?.(key, entryPath, failures);
-        if (noSparse && entry == null) {
-          failures.push({ path: entryPath, rule: 'map.no_sparse', message: 'must not be unset' });
-        }
-        valueCheck?.(entry, entryPath, failures);
+        at.push(`[${JSON.stringify(key)}]`);
+        keyCheck?.(key, at);
+        if (noSparse && entry == null) at.fail('map.no_sparse', 'must not be unset');
+        valueCheck?.(entry, at);
+        at.pop();
       }
+    };
+    return (value, at) => {
+      at.push(field.name);
+      check(value ?? {}, at);
+      at.pop();
     };
   }
 
@@ -271,10 +302,7 @@ export class ResourceValidator {
       const check = report(test, `${rulePrefix}${kind}.`);
       return both(
         requiredOf(rules, rulePrefix, kind),
-        whenSet(
-          check &&
-            ((value, path, failures) => check(timeValue(value as TimeMessage), path, failures)),
-        ),
+        whenSet(check && ((value, at) => check(timeValue(value as TimeMessage), at))),
       );
     }
     // Envoy's protos also put `any.required` on non-Any message fields; it means required there too.
@@ -284,7 +312,7 @@ export class ResourceValidator {
     if (!descend || !this.typesToCheck.has(typeName)) return required;
     return both(
       required,
-      whenSet((value, path, failures) => this.checkMessage(typeName, value, path, failures)),
+      whenSet((value, at) => this.checkMessage(typeName, value, at)),
     );
   }
 
@@ -297,17 +325,17 @@ export class ResourceValidator {
     const denied = rules?.any?.not_in?.length ? new Set(rules.any.not_in) : undefined;
     const decodeAny = descend ? this.decodeAny : undefined;
     if (!allowed && !denied && !decodeAny) return undefined;
-    return (value, path, failures) => {
+    return (value, at) => {
       const any = value as AnyMessage;
       const typeUrl = any.typeUrl ?? '';
       if (allowed && !allowed.has(typeUrl)) {
         const message = `type URL must be one of ${JSON.stringify([...allowed])}`;
-        failures.push({ path, rule: `${rulePrefix}any.in`, message });
+        at.fail(`${rulePrefix}any.in`, message);
         return;
       }
       if (denied?.has(typeUrl)) {
         const message = `type URL must not be one of ${JSON.stringify([...denied])}`;
-        failures.push({ path, rule: `${rulePrefix}any.not_in`, message });
+        at.fail(`${rulePrefix}any.not_in`, message);
         return;
       }
       if (!decodeAny || !this.typesToCheck.has(typeNameOf(typeUrl))) return;
@@ -316,10 +344,10 @@ export class ResourceValidator {
         decoded = decodeAny(any);
       } catch (error) {
         const reason = error instanceof Error ? error.message : String(error);
-        failures.push({ path, rule: 'any.decode', message: `cannot decode ${typeUrl}: ${reason}` });
+        at.fail('any.decode', `cannot decode ${typeUrl}: ${reason}`);
         return;
       }
-      if (decoded) this.checkMessage(decoded.typeName, decoded.message, path, failures);
+      if (decoded) this.checkMessage(decoded.typeName, decoded.message, at);
     };
   }
 }
@@ -388,10 +416,10 @@ function scalarCheck(
  */
 function report<T>(test: ValueTest<T> | undefined, rulePrefix: string): ValueCheck | undefined {
   if (!test) return undefined;
-  return (value, path, failures) => {
+  return (value, at) => {
     const violation = test(value as T);
     if (!violation) return;
-    failures.push({ path, rule: rulePrefix + violation.rule, message: violation.message });
+    at.fail(rulePrefix + violation.rule, violation.message);
   };
 }
 
@@ -412,8 +440,8 @@ function requiredOf(
       : undefined;
   if (!name) return undefined;
   const rule = rulePrefix + name;
-  return (value: unknown, path: string, failures: Failures) => {
-    if (value == null) failures.push({ path, rule, message: 'is required' });
+  return (value: unknown, at: Trail) => {
+    if (value == null) at.fail(rule, 'is required');
   };
 }
 
@@ -421,8 +449,8 @@ function requiredOf(
 function whenSet(check: ValueCheck | undefined): ValueCheck | undefined {
   return (
     check &&
-    ((value, path, failures) => {
-      if (value != null) check(value, path, failures);
+    ((value, at) => {
+      if (value != null) check(value, at);
     })
   );
 }
@@ -432,19 +460,9 @@ function both(
   second: ValueCheck | undefined,
 ): ValueCheck | undefined {
   if (!first || !second) return first ?? second;
-  return (value, path, failures) => {
-    first(value, path, failures);
-    second(value, path, failures);
-  };
-}
-
-/** Reads a field from a ts-proto message: oneof members live in a `{ $case, value }` union. */
-function reader(field: FieldSchema): (message: Message) => unknown {
-  const { key, oneof } = field;
-  if (!oneof) return (message) => message[key];
-  return (message) => {
-    const union = message[oneof] as { $case?: string; value?: unknown } | undefined;
-    return union?.$case === key ? union.value : NOT_SELECTED;
+  return (value, at) => {
+    first(value, at);
+    second(value, at);
   };
 }
 
@@ -467,8 +485,4 @@ function mapKey(key: unknown, type: ScalarName): unknown {
 
 function uniquenessKey(value: unknown): unknown {
   return value instanceof Uint8Array ? Buffer.from(value).toString('base64') : value;
-}
-
-function join(path: string, name: string): string {
-  return path === '' ? name : `${path}.${name}`;
 }
